@@ -1,0 +1,1 @@
+"""Aggregation of exposure scores over hierarchies, industries and age groups."""

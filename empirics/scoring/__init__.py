@@ -1,0 +1,1 @@
+"""LLM exposure scoring with the E0-E3 rubric."""
