@@ -1,0 +1,238 @@
+"""Semi-analytic route: closed forms and analytic integrals for the paper's regimes.
+
+* :func:`benchmark` — the closed form of Proposition 1, eqs. (14)-(15).
+* :func:`traditional_ai` — Proposition 2: the ordering M | L | H reduces the
+  equilibrium to one monotone equation in the L/H threshold Ĩ₂.
+* :func:`scaling_llm` — Proposition 3 and its generalisations: the model's
+  task set is an interval cut out of the data window, found with analytic
+  integrals inside the nested wage solve of :mod:`simulator.rootfind`.
+
+Each function solves a single point and returns an :class:`Equilibrium`;
+``jax.vmap`` gives batches.  Derivations: ``docs/model.md``.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+from jax.scipy.special import xlogy
+
+from .equilibrium import Equilibrium, finalize
+from .factors import H_INDEX, L_INDEX
+from .params import Economy, ScalingLLM, TraditionalAI
+from .rootfind import make_nested_solver, safeguarded_newton
+from .status import Status
+
+M_INDEX = 2
+
+
+@dataclasses.dataclass(frozen=True)
+class AnalyticOptions:
+    """Iteration counts of the semi-analytic route (fixed, so batches vectorise)."""
+
+    n_outer: int = 40
+    n_inner: int = 6
+    n_traditional: int = 80
+
+
+def _f64(v):
+    return jnp.asarray(v, dtype=jnp.float64)
+
+
+def economy_admissible(e: Economy):
+    return (e.eta > 0) & (e.A_L > 0) & (e.A_H > 0) & (e.L > 0) & (e.H > 0)
+
+
+def _primitive_log1m(u):
+    return -xlogy(1.0 - u, 1.0 - u) - u
+
+
+def _primitive_log(u):
+    return xlogy(u, u) - u
+
+
+def _int_log1m(p, q):
+    """∫_p^q ln(1-i) di."""
+    return _primitive_log1m(q) - _primitive_log1m(p)
+
+
+def _int_log(p, q):
+    """∫_p^q ln(i) di."""
+    return _primitive_log(q) - _primitive_log(p)
+
+
+def benchmark_threshold(e: Economy):
+    """Threshold I of eq. (14) and the log premium of eq. (15)."""
+    eta = _f64(e.eta)
+    log_ratio = jnp.log(e.A_H) + jnp.log(e.H) - jnp.log(e.A_L) - jnp.log(e.L)
+    I = jax.nn.sigmoid(-log_ratio / (1.0 + eta))  # = 1 / (1 + (A_H H / A_L L)^{1/(1+η)})
+    log_premium = (jnp.log(e.A_H) - jnp.log(e.A_L)) / (1.0 + eta) - eta / (1.0 + eta) * (jnp.log(e.H) - jnp.log(e.L))
+    return I, log_premium
+
+
+def benchmark_log_wage(e: Economy, I, log_premium):
+    """ln W_L from the numeraire ∫ ln p = 0 with L on [0, I] and H on [I, 1]."""
+    # I(x - ln A_L) + (1-I)(x + θ - ln A_H) - η ∫_0^I ln(1-i) - η ∫_I^1 ln i = 0
+    return (
+        I * jnp.log(e.A_L)
+        + (1.0 - I) * (jnp.log(e.A_H) - log_premium)
+        + e.eta * (_int_log1m(0.0, I) + _int_log(I, 1.0))
+    )
+
+
+def _segments(points, factors):
+    return jnp.stack([_f64(p) for p in points]), jnp.asarray(factors, dtype=jnp.int32)
+
+
+def benchmark(economy: Economy) -> Equilibrium:
+    """Benchmark equilibrium without automation, Proposition 1 (eqs. 14-15)."""
+    I, theta = benchmark_threshold(economy)
+    x = benchmark_log_wage(economy, I, theta)
+    boundaries, factors = _segments([0.0, I, 1.0], [L_INDEX, H_INDEX])
+    status = jnp.where(economy_admissible(economy), Status.OK, Status.INADMISSIBLE)
+    return finalize(economy, (), x, x + theta, boundaries, factors, status)
+
+
+# --------------------------------------------------------------------------- traditional AI
+def _traditional_system(e: Economy, tech: TraditionalAI, t):
+    """Given t = logit(Ĩ₂): thresholds, log wages and the numeraire residual R.
+
+    With the ordering M | L | H, labour-market clearing and the L/H no-arbitrage
+    condition give Ĩ₁ explicitly:  Ĩ₁ = Ĩ₂ - (A_L L / A_H H) (1-Ĩ₂)^{1+η} / Ĩ₂^η;
+    the M/L no-arbitrage condition gives W_L = (F A_L / Ā)(1-Ĩ₁)^{η-μ}; R is ∫ ln p.
+    """
+    eta, mu = e.eta, tech.mu
+    I2 = jax.nn.sigmoid(t)
+    one_minus_I2 = jax.nn.sigmoid(-t)
+    r = (e.A_L * e.L) / (e.A_H * e.H)
+    I1 = I2 - r * jnp.exp((1.0 + eta) * jnp.log(one_minus_I2) - eta * jnp.log(I2))
+    I1 = jnp.clip(I1, 0.0, I2)
+    x = jnp.log(tech.F) + jnp.log(e.A_L) - jnp.log(tech.A_bar) + (eta - mu) * jnp.log1p(-I1)
+    y = x + jnp.log(e.A_H) - jnp.log(e.A_L) + eta * t
+    R = (
+        I1 * (jnp.log(tech.F) - jnp.log(tech.A_bar))
+        - mu * _int_log1m(0.0, I1)
+        + (I2 - I1) * (x - jnp.log(e.A_L))
+        - eta * _int_log1m(I1, I2)
+        + (1.0 - I2) * (y - jnp.log(e.A_H))
+        - eta * _int_log(I2, 1.0)
+    )
+    return I1, I2, x, y, R
+
+
+def traditional_ai(economy: Economy, tech: TraditionalAI, options: AnalyticOptions = AnalyticOptions()) -> Equilibrium:
+    """Equilibrium with traditional AI, Proposition 2.
+
+    * No finite equilibrium (``Status.UNBOUNDED``) when F <= Ā e^{-μ}: models
+      alone then produce the final good at a unit cost below one.
+    * No adoption when F >= Ā W_L/A_L at the benchmark wages (the model's cost
+      at task 0 is not below labour's); the result is the benchmark.
+    * Otherwise M | L | H with 0 < Ĩ₁ < Ĩ₂ < 1 and Ĩ₂ > I (Proposition 2).
+    """
+    e = economy
+    I_b, theta_b = benchmark_threshold(e)
+    x_b = benchmark_log_wage(e, I_b, theta_b)
+    t_b = jnp.log(I_b) - jnp.log1p(-I_b)
+    log_F_star = jnp.log(tech.A_bar) + x_b - jnp.log(e.A_L)  # adoption price threshold
+    adopted = jnp.log(tech.F) < log_F_star
+    unbounded = jnp.log(tech.F) - jnp.log(tech.A_bar) + tech.mu <= 0
+
+    def R_and_slope(t):
+        return jax.value_and_grad(lambda s: _traditional_system(e, tech, s)[4])(t)
+
+    t_hi = jnp.maximum(t_b + 1.0, 40.0)
+    t = safeguarded_newton(R_and_slope, t_b, t_hi, 0.5 * (t_b + jnp.minimum(t_hi, t_b + 5.0)), options.n_traditional)
+    I1, I2, x, y, _ = _traditional_system(e, tech, t)
+    I1 = jnp.where(adopted, I1, 0.0)
+    I2 = jnp.where(adopted, I2, I_b)
+    x = jnp.where(adopted, x, x_b)
+    y = jnp.where(adopted, y, x_b + theta_b)
+    boundaries, factors = _segments([0.0, I1, I2, 1.0], [M_INDEX, L_INDEX, H_INDEX])
+    ok = economy_admissible(e) & (tech.A_bar > 0) & (tech.F > 0) & (tech.mu > e.eta)
+    status = jnp.where(ok, jnp.where(unbounded, Status.UNBOUNDED, Status.OK), Status.INADMISSIBLE)
+    return finalize(e, (tech,), x, y, boundaries, factors, status)
+
+
+# --------------------------------------------------------------------------- scaling-law LLM
+def _llm_sets(e: Economy, tech: ScalingLLM, log_kappa, x, theta):
+    """Switch points at log wages (x, x+θ) when the model's unit cost on the window is κ.
+
+    Returns (I*, s, e): L/H indifference point, and the model's task set
+    [s, e] = [max(a, I_lo), min(b, I_hi)] where a solves c_L(a) = κ and b solves
+    c_H(b) = κ (empty, s = e = I*, if s >= e).
+    """
+    eta = e.eta
+    y = x + theta
+    I_star = jax.nn.sigmoid((theta - jnp.log(e.A_H) + jnp.log(e.A_L)) / eta)
+    a = 1.0 - jnp.exp((x - jnp.log(e.A_L) - log_kappa) / eta)
+    b = jnp.exp((y - jnp.log(e.A_H) - log_kappa) / eta)
+    s = jnp.maximum(a, tech.I_lo)
+    end = jnp.minimum(b, tech.I_hi)
+    empty = s >= end
+    return I_star, jnp.where(empty, I_star, s), jnp.where(empty, I_star, end)
+
+
+def _llm_evaluate(e: Economy, tech: ScalingLLM, log_kappa, x, theta):
+    """Numeraire integral and labour task measures at log wages (x, x+θ); analytic."""
+    eta = e.eta
+    y = x + theta
+    I_star, s, end = _llm_sets(e, tech, log_kappa, x, theta)
+    lo_L, hi_L = jnp.minimum(s, I_star), jnp.minimum(end, I_star)  # model's part left of I*
+    lo_H, hi_H = jnp.maximum(s, I_star), jnp.maximum(end, I_star)  # and right of I*
+    s_L = I_star - (hi_L - lo_L)
+    s_H = (1.0 - I_star) - (hi_H - lo_H)
+    phi = (
+        (x - jnp.log(e.A_L)) * s_L
+        - eta * (_int_log1m(0.0, I_star) - _int_log1m(lo_L, hi_L))
+        + (y - jnp.log(e.A_H)) * s_H
+        - eta * (_int_log(I_star, 1.0) - _int_log(lo_H, hi_H))
+        + log_kappa * (end - s)
+    )
+    return phi, s_L, s_H
+
+
+def llm_log_unit_cost(economy: Economy, tech: ScalingLLM):
+    """ln κ = ln F - ln Ā - η ln(1 - D): the model's log unit cost on its window (+inf if D >= 1)."""
+    D = tech.divergence_on_window
+    return jnp.where(D < 1, jnp.log(tech.F) - jnp.log(tech.A_bar) - economy.eta * jnp.log1p(-jnp.where(D < 1, D, 0.0)), jnp.inf)
+
+
+def scaling_llm(economy: Economy, tech: ScalingLLM, options: AnalyticOptions = AnalyticOptions()) -> Equilibrium:
+    """Equilibrium with a scaling-law LLM on a data window (eq. 17, Proposition 3).
+
+    The model is adopted iff κ is below the benchmark price somewhere on the
+    window, i.e. below p(clip(I, I_lo, I_hi)).  Its task set starts at I_lo or
+    where L's cost reaches κ, and ends where H's cost falls to κ or at I_hi;
+    orderings L|H|M|H, L|M|H and L|M|L|H all arise.  With the window equal to
+    [0, 1] and κ <= 1 there is no finite equilibrium.
+    """
+    if not tech.uses_window:
+        raise ValueError("the semi-analytic LLM solver needs the window data profile; use the discretised route")
+    e = economy
+    log_kappa = llm_log_unit_cost(e, tech)
+    I_b, theta_b = benchmark_threshold(e)
+    x_b = benchmark_log_wage(e, I_b, theta_b)
+    peak = jnp.clip(I_b, tech.I_lo, tech.I_hi)
+    log_p_peak = jnp.minimum(x_b - jnp.log(e.A_L) - e.eta * jnp.log1p(-peak), x_b + theta_b - jnp.log(e.A_H) - e.eta * jnp.log(peak))
+    adopted = log_kappa < log_p_peak
+    unbounded = (tech.I_lo <= 0) & (tech.I_hi >= 1) & (log_kappa <= 0)
+    safe_log_kappa = jnp.where(adopted, log_kappa, log_p_peak + 1.0)
+
+    def evaluate(x, theta):
+        return _llm_evaluate(e, tech, safe_log_kappa, x, theta)
+
+    solve = make_nested_solver(evaluate, jnp.log(e.H) - jnp.log(e.L), options.n_outer, options.n_inner)
+    centre = jnp.log(e.A_H) - jnp.log(e.A_L)
+    x, theta = solve(x_b, theta_b, centre - 30.0 * e.eta, centre + 30.0 * e.eta)
+    x = jnp.where(adopted, x, x_b)
+    theta = jnp.where(adopted, theta, theta_b)
+    I_star, s, end = _llm_sets(e, tech, safe_log_kappa, x, theta)
+    I_star = jnp.where(adopted, I_star, I_b)
+    s = jnp.where(adopted, s, I_b)
+    end = jnp.where(adopted, end, I_b)
+    points = [0.0, jnp.minimum(s, I_star), jnp.minimum(end, I_star), I_star, jnp.maximum(s, I_star), jnp.maximum(end, I_star), 1.0]
+    boundaries, factors = _segments(points, [L_INDEX, M_INDEX, L_INDEX, H_INDEX, M_INDEX, H_INDEX])
+    ok = economy_admissible(e) & (tech.F > 0) & (tech.A_bar > 0) & (tech.I_lo >= 0) & (tech.I_lo < tech.I_hi) & (tech.I_hi <= 1)
+    status = jnp.where(ok, jnp.where(unbounded, Status.UNBOUNDED, Status.OK), Status.INADMISSIBLE)
+    return finalize(e, (tech,), x, x + theta, boundaries, factors, status)

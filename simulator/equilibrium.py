@@ -1,0 +1,207 @@
+"""The equilibrium result and its verification.
+
+Every solver route ends in :func:`finalize`: given log wages and the task
+assignment as segments, it computes output, shares, model quantities and the
+residuals of every equilibrium condition (see ``docs/model.md``):
+
+============  =================================================================
+residual      condition
+============  =================================================================
+labour_L      L market clears: Y·s_L = W_L·L            (eq. 10, relative)
+labour_H      H market clears: Y·s_H = W_H·H            (eq. 11, relative)
+numeraire     ∫ ln p(i) di = 0                          (price of Y is one)
+zero_profit   Y = W_L L + W_H H + Σ F_j m_j             (final-good sector, relative)
+no_arbitrage  each task uses a cheapest factor          (eqs. 4-5, 9; in logs)
+============  =================================================================
+
+Here Y is computed from the production function (eq. 1) with the allocation
+l = L/s_L, h = H/s_H, m_j = Y s_j / F_j on each factor's tasks, so the
+residuals test the solution rather than restate it.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from .factors import L_INDEX, H_INDEX, integrate_log_productivity, log_productivities
+from .status import Status
+
+#: Residual names, in the order of ``Equilibrium.residuals``.
+RESIDUALS = ("labour_L", "labour_H", "numeraire", "zero_profit", "no_arbitrage")
+#: Default tolerance on every residual.
+TOLERANCE = 1e-10
+UNUSED = -1
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class Equilibrium:
+    """A solved equilibrium (or a batch of them; leading axes are the batch).
+
+    Attributes (batch shape ``B``; ``S`` segments; ``J`` technologies):
+
+    * ``W_L, W_H`` (B): wages.  ``premium`` (B): W_H / W_L.
+    * ``Y`` (B): output.  ``m`` (B, J): quantity of each model rented.
+    * ``shares`` (B, 2+J): measure of tasks performed by L, H and each model;
+      also each factor's income share of Y.
+    * ``boundaries`` (B, S+1), ``factors`` (B, S): segment k covers
+      [boundaries[k], boundaries[k+1]] and is performed by factor ``factors[k]``
+      (0 = L, 1 = H, 2+j = technology j, -1 = unused padding at the end).
+    * ``residuals`` (B, 5): see :data:`RESIDUALS`.
+    * ``status`` (B): a :class:`~simulator.status.Status` code.
+    """
+
+    W_L: Any
+    W_H: Any
+    premium: Any
+    Y: Any
+    m: Any
+    shares: Any
+    boundaries: Any
+    factors: Any
+    residuals: Any
+    status: Any
+
+    @property
+    def ok(self):
+        return self.status == Status.OK
+
+    def residual(self, name: str):
+        return self.residuals[..., RESIDUALS.index(name)]
+
+    def segments(self, names=None) -> list[dict]:
+        """Segments of a single (unbatched) equilibrium as ``[{factor, start, end}]`` in task order."""
+        import numpy as np
+
+        b = np.asarray(self.boundaries)
+        f = np.asarray(self.factors)
+        if f.ndim != 1:
+            raise ValueError("segments() needs a single equilibrium, not a batch")
+        names = names or (["L", "H"] + [f"M{j}" for j in range(max(0, int(f.max()) - 1))])
+        out = []
+        for k in range(f.size):
+            if f[k] == UNUSED or b[k + 1] <= b[k]:
+                continue
+            name = names[int(f[k])]
+            if out and out[-1]["factor"] == name:
+                out[-1]["end"] = float(b[k + 1])
+            else:
+                out.append({"factor": name, "start": float(b[k]), "end": float(b[k + 1])})
+        return out
+
+
+def compact_segments(boundaries, factors):
+    """Drop zero-width segments, keeping the order; padding goes to the end as (1, UNUSED)."""
+    starts, ends = boundaries[:-1], boundaries[1:]
+    keep = (ends > starts) & (factors != UNUSED)
+    order = jnp.argsort(jnp.where(keep, 0, 1), stable=True)
+    kept = keep[order]
+    new_factors = jnp.where(kept, factors[order], UNUSED)
+    new_ends = jnp.where(kept, ends[order], 1.0)
+    return jnp.concatenate([boundaries[:1], new_ends]), new_factors
+
+
+def segment_shares(boundaries, factors, n_factors: int):
+    """Measure of tasks per factor: shape ``(n_factors,)``."""
+    widths = jnp.maximum(jnp.diff(boundaries), 0.0)
+    return jnp.stack([jnp.sum(jnp.where(factors == k, widths, 0.0)) for k in range(n_factors)])
+
+
+def _no_arbitrage(log_prod, log_wages, boundaries, factors):
+    """Largest log-cost excess of the assigned factor over the cheapest one."""
+    starts, ends = boundaries[:-1], boundaries[1:]
+    widths = ends - starts
+    used = (factors != UNUSED) & (widths > 0)
+    # interior samples of each segment
+    fracs = jnp.array([0.25, 0.5, 0.75])
+    points = starts[:, None] + fracs[None, :] * widths[:, None]
+    log_cost = log_wages - log_prod(points)  # (S, 3, K)
+    assigned = jnp.take_along_axis(log_cost, jnp.clip(factors, 0)[:, None, None], axis=-1)[..., 0]
+    excess = jnp.where(used[:, None], assigned - jnp.min(log_cost, axis=-1), 0.0)
+    worst = jnp.max(excess)
+    # one-sided conditions at each internal boundary between two used segments
+    delta = 1e-12
+    left_f, right_f = factors[:-1], factors[1:]
+    at = boundaries[1:-1]
+    both = used[:-1] & used[1:] & (left_f != right_f)
+    cost_minus = log_wages - log_prod(at - delta)
+    cost_plus = log_wages - log_prod(at + delta)
+
+    def pick(costs, f):
+        return jnp.take_along_axis(costs, jnp.clip(f, 0)[:, None], axis=-1)[:, 0]
+
+    gap_minus = pick(cost_minus, left_f) - pick(cost_minus, right_f)
+    gap_plus = pick(cost_plus, right_f) - pick(cost_plus, left_f)
+    gap = jnp.where(both, jnp.maximum(gap_minus, gap_plus), 0.0)
+    gap = jnp.where(jnp.isnan(gap), jnp.inf, gap)
+    return jnp.maximum(jnp.maximum(worst, jnp.max(gap, initial=0.0)), 0.0)
+
+
+def finalize(economy, technologies, x, y, boundaries, factors, status, *, log_prod=None, integrate=None) -> Equilibrium:
+    """Build a verified :class:`Equilibrium` from log wages ``x = ln W_L``, ``y = ln W_H`` and segments.
+
+    Works on a single point; vmap it for batches.  ``status`` is the solver's
+    own status; it becomes NOT_CONVERGED when a residual exceeds :data:`TOLERANCE`.
+    ``log_prod(points) -> (..., K)`` and ``integrate(k, p, q)`` define the task
+    profiles the conditions are checked against; by default the exact profiles
+    (the discretised route passes its own interpolant).
+    """
+    if log_prod is None:
+        log_prod = lambda points: log_productivities(economy, technologies, points)  # noqa: E731
+    if integrate is None:
+        integrate = lambda k, p, q: integrate_log_productivity(economy, technologies, k, p, q)  # noqa: E731
+    n_factors = 2 + len(technologies)
+    boundaries, factors = compact_segments(boundaries, factors)
+    prices = [jnp.exp(x), jnp.exp(y)] + [jnp.asarray(t.F, dtype=jnp.float64) for t in technologies]
+    log_wages = jnp.stack([x, y] + [jnp.log(t.F) for t in technologies])
+    shares = segment_shares(boundaries, factors, n_factors)
+    W_L, W_H = prices[0], prices[1]
+    income = (W_L * economy.L + W_H * economy.H) / jnp.maximum(1.0 - jnp.sum(shares[2:]), 1e-300)
+    m = jnp.stack([income * shares[2 + j] / technologies[j].F for j in range(len(technologies))]) if technologies else jnp.zeros((0,))
+
+    # per-task input quantity of each factor on its own tasks (eq. 7-8 and their model analogue)
+    supply = [economy.L, economy.H] + [m[j] for j in range(len(technologies))]
+    log_input = jnp.stack([jnp.log(supply[k] / jnp.where(shares[k] > 0, shares[k], 1.0)) for k in range(n_factors)])
+    starts, ends = boundaries[:-1], boundaries[1:]
+    log_Y = 0.0
+    log_price_integral = 0.0
+    for k in range(n_factors):
+        on_k = factors == k
+        ints = jnp.stack(
+            [integrate(k, starts[s], ends[s]) for s in range(factors.shape[0])]
+        )
+        widths = jnp.maximum(ends - starts, 0.0)
+        int_k = jnp.sum(jnp.where(on_k, ints, 0.0))
+        width_k = jnp.sum(jnp.where(on_k, widths, 0.0))
+        log_Y = log_Y + int_k + width_k * log_input[k]
+        log_price_integral = log_price_integral + width_k * log_wages[k] - int_k
+    Y = jnp.exp(log_Y)
+
+    residuals = jnp.stack(
+        [
+            (Y * shares[L_INDEX] - W_L * economy.L) / (W_L * economy.L),
+            (Y * shares[H_INDEX] - W_H * economy.H) / (W_H * economy.H),
+            log_price_integral,
+            (Y - W_L * economy.L - W_H * economy.H - jnp.sum(jnp.stack([p for p in prices[2:]] or [jnp.zeros(())]) * (m if technologies else 0.0))) / Y,
+            _no_arbitrage(log_prod, log_wages, boundaries, factors),
+        ]
+    )
+    bad = ~jnp.all(jnp.abs(residuals) <= TOLERANCE)
+    status = jnp.where((status == Status.OK) & bad, Status.NOT_CONVERGED, status)
+    failed = status != Status.OK
+    nan = jnp.nan
+    return Equilibrium(
+        W_L=jnp.where(failed, nan, W_L),
+        W_H=jnp.where(failed, nan, W_H),
+        premium=jnp.where(failed, nan, W_H / W_L),
+        Y=jnp.where(failed, nan, Y),
+        m=jnp.where(failed, nan, m),
+        shares=jnp.where(failed, nan, shares),
+        boundaries=boundaries,
+        factors=factors,
+        residuals=residuals,
+        status=status.astype(jnp.int32),
+    )

@@ -1,0 +1,33 @@
+"""Exception hierarchy of the project.
+
+Every error raised on purpose derives from :class:`LLMLaborError`, so callers
+can catch the project's errors without catching programming mistakes.
+"""
+from __future__ import annotations
+
+
+class LLMLaborError(Exception):
+    """Base class of all errors raised by this project."""
+
+
+class ParameterError(LLMLaborError, ValueError):
+    """A model parameter is inadmissible.
+
+    The message names the parameter and the condition it violates.
+    """
+
+
+class ScenarioError(LLMLaborError, ValueError):
+    """A scenario file is malformed: the message gives file, line and key."""
+
+    def __init__(self, message: str, *, file: str | None = None, line: int | None = None, key: str | None = None):
+        where = ""
+        if file is not None:
+            where = f"{file}"
+            if line is not None:
+                where += f":{line}"
+            where += ": "
+        if key is not None:
+            where += f"key '{key}': "
+        super().__init__(where + message)
+        self.file, self.line, self.key = file, line, key

@@ -1,0 +1,74 @@
+"""Factors of production and their task profiles.
+
+Factor index ``k`` is 0 for low-skill labour L, 1 for high-skill labour H and
+``2 + j`` for technology ``j``.  Everything is expressed in logs:
+
+* log productivity  ℓ_k(i) = ln(A_k α_k(i))      (-inf where a factor cannot work)
+* log unit cost     ln c_k(i) = w_k - ℓ_k(i)      with w_k = ln W_L, ln W_H, ln F_j
+
+Assumption 1 of the paper: α_L(i) = (1-i)^η and α_H(i) = i^η.
+"""
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+from jax.scipy.special import xlogy
+
+from .params import Economy, ScalingLLM, TraditionalAI
+
+L_INDEX, H_INDEX = 0, 1
+_GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(24)
+
+
+def factor_names(technologies) -> list[str]:
+    """Names of the factors in index order: L, H, then each technology's name."""
+    if len(technologies) == 1:
+        return ["L", "H", "M"]
+    return ["L", "H"] + [t.name for t in technologies]
+
+
+def log_productivities(economy: Economy, technologies, i):
+    """ℓ_k(i) for every factor, stacked on a new last axis: shape ``i.shape + (2 + len(technologies),)``."""
+    i = jnp.asarray(i, dtype=jnp.float64)
+    columns = [
+        jnp.log(economy.A_L) + economy.eta * jnp.log1p(-i),
+        jnp.log(economy.A_H) + xlogy(economy.eta, i),
+    ]
+    columns += [tech.log_productivity(i, economy.eta) for tech in technologies]
+    columns = [jnp.where(jnp.isnan(c), -jnp.inf, c) for c in columns]
+    return jnp.stack(columns, axis=-1)
+
+
+def _primitive_log1m(u):
+    """∫_0^u ln(1-i) di."""
+    return -xlogy(1.0 - u, 1.0 - u) - u
+
+
+def _primitive_log(u):
+    """∫_0^u ln(i) di."""
+    return xlogy(u, u) - u
+
+
+def integrate_log_productivity(economy: Economy, technologies, k: int, p, q):
+    """∫_p^q ℓ_k(i) di for factor ``k`` (static int), exact where a closed form exists.
+
+    Returns 0 for an empty interval (q <= p), so segments of zero length are harmless.
+    """
+    width = jnp.maximum(q - p, 0.0)
+    q = jnp.maximum(q, p)
+    if k == L_INDEX:
+        value = width * jnp.log(economy.A_L) + economy.eta * (_primitive_log1m(q) - _primitive_log1m(p))
+    elif k == H_INDEX:
+        value = width * jnp.log(economy.A_H) + economy.eta * (_primitive_log(q) - _primitive_log(p))
+    else:
+        tech = technologies[k - 2]
+        if isinstance(tech, TraditionalAI):
+            value = width * jnp.log(tech.A_bar) + tech.mu * (_primitive_log1m(q) - _primitive_log1m(p))
+        elif isinstance(tech, ScalingLLM) and tech.uses_window:
+            inside = jnp.maximum(jnp.minimum(q, tech.I_hi) - jnp.maximum(p, tech.I_lo), 0.0)
+            level = tech.log_productivity(jnp.clip(0.5 * (tech.I_lo + tech.I_hi), 0.0, 1.0), economy.eta)
+            value = jnp.where(inside < width - 1e-12, -jnp.inf, width * level)
+        else:
+            nodes = p + 0.5 * (jnp.asarray(_GL_NODES) + 1.0) * width
+            value = 0.5 * width * jnp.sum(jnp.asarray(_GL_WEIGHTS) * tech.log_productivity(nodes, economy.eta))
+    return jnp.where(width > 0, value, 0.0)

@@ -1,0 +1,33 @@
+"""Per-point solver status codes.
+
+A sweep never raises inside a batch: each grid point carries one of these codes.
+"""
+from __future__ import annotations
+
+import enum
+
+
+class Status(enum.IntEnum):
+    OK = 0
+    #: No finite equilibrium: models can produce every task at a unit cost of
+    #: the final good below one (e.g. traditional AI with F <= Ā e^{-μ}).
+    UNBOUNDED = 1
+    #: The fixed-iteration solver stopped with residuals above tolerance.
+    NOT_CONVERGED = 2
+    #: Parameters violate an admissibility condition (detected inside jit).
+    INADMISSIBLE = 3
+    #: The premium could not be bracketed.
+    NO_BRACKET = 4
+
+    @property
+    def description(self) -> str:
+        return _DESCRIPTIONS[self]
+
+
+_DESCRIPTIONS = {
+    Status.OK: "equilibrium found; all residuals within tolerance",
+    Status.UNBOUNDED: "no finite equilibrium: models make output unbounded",
+    Status.NOT_CONVERGED: "solver stopped with residuals above tolerance",
+    Status.INADMISSIBLE: "parameters violate an admissibility condition",
+    Status.NO_BRACKET: "premium could not be bracketed",
+}
