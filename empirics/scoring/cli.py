@@ -1,6 +1,141 @@
-"""Command-line commands of this subpackage."""
+"""Command-line commands of this subpackage.
+
+``llm-labor empirics score CONFIG.yaml [--dry-run]`` scores; the full group is
+``llm-labor empirics scoring {run,export,templates,occupations,bench}`` (also
+``python -m empirics.scoring ...``).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
 import typer
 
 
+def run_command(
+    config: Path = typer.Argument(..., help="Run config YAML (see docs/scoring.md)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the number of calls and a token estimate; send nothing."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+) -> None:
+    """Score the configured occupations; resume from the cache; write tidy tables (Parquet and CSV)."""
+    from rich.console import Console
+
+    from .config import load_config
+    from .errors import EndpointError, ScoringError
+    from .pipeline import dry_run as do_dry_run
+    from .pipeline import make_plan, write_outputs
+    from .cache import Cache
+    from .runner import run_calls
+
+    console = Console(stderr=True)
+    try:
+        cfg = load_config(config)
+        plan = make_plan(cfg)
+        if dry_run:
+            for line in do_dry_run(cfg, plan).lines():
+                typer.echo(line)
+            return
+        code = 0
+        with Cache(cfg.path(cfg.cache)) as cache:
+            try:
+                stats = run_calls(plan.all_specs, cache, max_invalid_answers=cfg.max_invalid_answers,
+                                  seed=cfg.seed, progress=progress)
+            except EndpointError as exc:
+                console.print(f"error: {exc}", markup=False, highlight=False)
+                stats, code = exc.stats, 1  # type: ignore[attr-defined]
+            paths = write_outputs(cfg, plan, cache, stats)
+    except ScoringError as exc:
+        console.print(f"error: {exc}", markup=False, highlight=False)
+        raise typer.Exit(2)
+    typer.echo(
+        f"planned {stats.planned}, cached {stats.cached}, ok {stats.ok}, invalid {stats.invalid}, "
+        f"failed {stats.failed}, requests {stats.requests}, retries {stats.retries}, tokens {stats.total_tokens}"
+    )
+    typer.echo(f"wrote {len(paths)} files to {cfg.path(cfg.output_dir)}")
+    if code or stats.failed:
+        raise typer.Exit(1)
+
+
+def build_app() -> typer.Typer:
+    """The ``scoring`` command group (also runnable as ``python -m empirics.scoring``)."""
+    app = typer.Typer(add_completion=False, no_args_is_help=True,
+                      help="Score occupations for LLM exposure with OpenAI-compatible endpoints.")
+
+    app.command("run")(run_command)
+
+    @app.command("export")
+    def export_cmd(
+        cache: Path = typer.Argument(..., help="Cache SQLite file."),
+        out: Path = typer.Option(Path("cache-export"), "--out", help="Output folder."),
+        fmt: List[str] = typer.Option(["parquet", "csv"], "--format", help="parquet and/or csv."),
+    ) -> None:
+        """Export the cache (calls and attempts: the audit trail) to Parquet/CSV."""
+        from .cache import export_cache
+        from .errors import ScoringError
+
+        try:
+            paths = export_cache(cache, out, fmt)
+        except ScoringError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2)
+        for p in paths:
+            typer.echo(str(p))
+
+    @app.command("templates")
+    def templates_cmd() -> None:
+        """List the bundled rubric templates with their hashes."""
+        from .templates import bundled_templates, load_template
+
+        for ident in bundled_templates():
+            t = load_template(ident)
+            typer.echo(f"{ident}\t{t.kind}\t{t.sha256}")
+
+    @app.command("occupations")
+    def occupations_cmd(
+        out: Optional[Path] = typer.Option(None, "--out", help="Write the cleaned table to this CSV."),
+    ) -> None:
+        """Load the bundled OCD 2022 table and report the defects handled."""
+        from collections import Counter
+
+        from .occupations import load_ocd2022
+
+        table = load_ocd2022()
+        typer.echo(f"{len(table)} fine occupations ({sum(len(o.tasks) for o in table)} tasks)")
+        for kind, n in sorted(Counter(d.kind for d in table.defects).items()):
+            typer.echo(f"  {kind}: {n}")
+        if out is not None:
+            table.to_frame().to_csv(out, index=False)
+            typer.echo(f"wrote {out}")
+
+    @app.command("bench")
+    def bench_cmd(
+        calls: int = typer.Option(2000, help="Calls per concurrency level."),
+        concurrency: List[int] = typer.Option([1, 8, 64], help="Concurrency levels."),
+    ) -> None:
+        """Calls per second through client, parser and cache against a local zero-latency server."""
+        from .bench import run_benchmark
+
+        for line in run_benchmark(calls=calls, concurrency=concurrency):
+            typer.echo(line)
+
+    return app
+
+
+GROUP = "empirics"
+
+
+def _empirics_group(app: typer.Typer) -> typer.Typer:
+    """The ``empirics`` group of the root app, created if no other subpackage made it yet."""
+    for info in app.registered_groups:
+        if info.name == GROUP and info.typer_instance is not None:
+            return info.typer_instance
+    sub = typer.Typer(no_args_is_help=True, help="Exposure empirics: scoring, aggregation and reports.")
+    app.add_typer(sub, name=GROUP)
+    return sub
+
+
 def register(app: typer.Typer) -> None:
-    """Add this subpackage's commands to the root ``llm-labor`` app."""
+    """Add ``empirics score`` and the ``empirics scoring`` group to the root ``llm-labor`` app."""
+    group = _empirics_group(app)
+    group.command("score")(run_command)
+    group.add_typer(build_app(), name="scoring")

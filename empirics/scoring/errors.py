@@ -1,0 +1,26 @@
+"""Exceptions raised by the scoring subpackage."""
+from __future__ import annotations
+
+
+class ScoringError(Exception):
+    """Base class of every error raised by :mod:`empirics.scoring`."""
+
+
+class ConfigError(ScoringError):
+    """A configuration file is missing, unreadable or violates a condition."""
+
+
+class DataError(ScoringError):
+    """An occupation table cannot be loaded or is inconsistent."""
+
+
+class TemplateError(ScoringError):
+    """A rubric template is malformed or cannot be rendered."""
+
+
+class AnswerParseError(ScoringError):
+    """A model answer does not follow the requested structure."""
+
+
+class EndpointError(ScoringError):
+    """An endpoint request failed in a way that retrying will not fix."""
