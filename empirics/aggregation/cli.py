@@ -1,6 +1,64 @@
-"""Command-line commands of this subpackage."""
+"""Command-line commands of this subpackage: ``llm-labor empirics report`` and ``bench-aggregation``."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
 import typer
+
+GROUP = "empirics"
+
+
+def _group(app: typer.Typer) -> typer.Typer:
+    """The ``empirics`` sub-command group, shared with other subpackages that register into it."""
+    for info in app.registered_groups:
+        if info.name == GROUP and info.typer_instance is not None:
+            return info.typer_instance
+    sub = typer.Typer(no_args_is_help=True, help="Exposure empirics: aggregation and reports.")
+    app.add_typer(sub, name=GROUP)
+    return sub
 
 
 def register(app: typer.Typer) -> None:
     """Add this subpackage's commands to the root ``llm-labor`` app."""
+    group = _group(app)
+
+    @group.command("report")
+    def report(
+        out: Path = typer.Option(Path("empirics-report"), "--out", "-o", help="Output folder."),
+        scores: Optional[Path] = typer.Option(None, "--scores", help="Tidy CSV with columns code, model, score [, weight]; default: the paper's Table 2."),
+        level: str = typer.Option("fine", "--level", help="OCD 2022 level of the codes in --scores (fine, small, medium)."),
+        method: str = typer.Option("fine_mean", "--method", help="fine_mean (paper) or child_mean."),
+        lang: str = typer.Option("en", "--lang", help="Occupation labels in figures: en, zh or both."),
+        age_table: Optional[Path] = typer.Option(None, "--age-table", help="CSV age_group, industry, employment (industry IDs 1-15 or GB/T section letters)."),
+        n_boot: int = typer.Option(2000, "--n-boot", help="Bootstrap resamples."),
+        seed: int = typer.Option(0, "--seed", help="Bootstrap seed."),
+        us: bool = typer.Option(True, "--us/--no-us", help="Run the US replication path when the shared data is present."),
+    ) -> None:
+        """Write Table 1, industry scores, the US summary, Figures 1, 2, 6, 10, 11, 12, 15 and report.md."""
+        from .errors import AggregationError
+        from .report import ReportConfig, build_report
+
+        cfg = ReportConfig(
+            out_dir=str(out), scores=str(scores) if scores else None, scores_level=level, method=method, lang=lang,
+            n_boot=n_boot, seed=seed, age_table=str(age_table) if age_table else None, us=us,
+        )
+        try:
+            res = build_report(cfg)
+        except AggregationError as e:
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(2) from e
+        typer.echo(f"wrote {len(res.files)} files to {res.out_dir}")
+
+    @group.command("bench-aggregation")
+    def bench(
+        rows: int = typer.Option(10_000_000, "--rows", help="Task-level labels to aggregate."),
+        seed: int = typer.Option(0, "--seed"),
+        naive: bool = typer.Option(True, "--naive/--no-naive", help="Also time a naive groupby loop."),
+    ) -> None:
+        """Time aggregating task-level labels to every OCD level, against a naive groupby loop."""
+        from .benchmark import run_benchmark
+
+        res = run_benchmark(rows, seed=seed, naive=naive)
+        for k, v in res.items():
+            typer.echo(f"{k}: {v}")
