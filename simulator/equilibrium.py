@@ -176,7 +176,7 @@ def finalize(economy, technologies, x, y, boundaries, factors, status, *, log_pr
         widths = jnp.maximum(ends - starts, 0.0)
         int_k = jnp.sum(jnp.where(on_k, ints, 0.0))
         width_k = jnp.sum(jnp.where(on_k, widths, 0.0))
-        log_Y = log_Y + int_k + width_k * log_input[k]
+        log_Y = log_Y + int_k + jnp.where(width_k > 0, width_k * log_input[k], 0.0)
         log_price_integral = log_price_integral + width_k * log_wages[k] - int_k
     Y = jnp.exp(log_Y)
 

@@ -9,6 +9,27 @@ import jax
 import jax.numpy as jnp
 
 
+def rtsafe_step(x, f, df, lo, hi, dx_old):
+    """One step of safeguarded Newton on an increasing function (Numerical Recipes' rtsafe).
+
+    Updates the bracket from the sign of f(x), then takes Newton's step unless
+    it leaves the bracket or fails to halve the step before last, in which
+    case it bisects.  The bracket thus shrinks at least geometrically even
+    where f has kinks.  Returns (x_new, lo, hi, dx).
+    """
+    f = jnp.where(jnp.isnan(f), jnp.inf, f)
+    lo = jnp.where(f < 0, x, lo)
+    hi = jnp.where(f >= 0, x, hi)
+    newton = x - f / df
+    tiny = jnp.abs(newton - x) <= 1e-13 * (1.0 + jnp.abs(x))
+    halves = jnp.abs(2.0 * f) <= jnp.abs(dx_old * df)
+    use_newton = jnp.isfinite(newton) & (newton >= lo) & (newton <= hi) & (halves | tiny)
+    bisect = 0.5 * (lo + hi)
+    x_new = jnp.where(use_newton, newton, bisect)
+    x_new = jnp.where(f == 0, x, x_new)
+    return x_new, lo, hi, jnp.abs(x_new - x)
+
+
 def safeguarded_newton(value_and_slope, lo, hi, x0, n_iter: int):
     """Root of an increasing function on the bracket [lo, hi].
 
@@ -18,17 +39,11 @@ def safeguarded_newton(value_and_slope, lo, hi, x0, n_iter: int):
     """
 
     def body(_, carry):
-        x, lo, hi = carry
+        x, lo, hi, dx = carry
         f, df = value_and_slope(x)
-        lo = jnp.where(f < 0, x, lo)
-        hi = jnp.where(f >= 0, x, hi)
-        step = x - f / df
-        inside = jnp.isfinite(step) & (step > lo) & (step < hi)
-        x_new = jnp.where(inside, step, 0.5 * (lo + hi))
-        x_new = jnp.where(f == 0, x, x_new)
-        return x_new, lo, hi
+        return rtsafe_step(x, f, df, lo, hi, dx)
 
-    x, _, _ = jax.lax.fori_loop(0, n_iter, body, (jnp.clip(x0, lo, hi), lo, hi))
+    x, _, _, _ = jax.lax.fori_loop(0, n_iter, body, (jnp.clip(x0, lo, hi), lo, hi, hi - lo))
     return x
 
 
@@ -75,25 +90,18 @@ def make_nested_solver(evaluate, log_supply_ratio, n_outer: int, n_inner: int):
 
     def solve(x0, theta0, theta_lo, theta_hi):
         def body(_, carry):
-            theta, x, lo, hi = carry
+            theta, x, lo, hi, step = carry
             x = level(theta, x)
             _, s_L, s_H = evaluate(x, theta)
             dx = -s_H / (s_L + s_H)
             h, dh = jax.jvp(log_ratio, (x, theta), (dx, jnp.ones_like(theta)))
             g = theta + log_supply_ratio + h
-            dg = 1.0 + dh
-            g = jnp.where(jnp.isnan(g), jnp.inf, g)
-            lo = jnp.where(g < 0, theta, lo)
-            hi = jnp.where(g >= 0, theta, hi)
-            step = theta - g / dg
-            inside = jnp.isfinite(step) & (step > lo) & (step < hi)
-            new_theta = jnp.where(inside, step, 0.5 * (lo + hi))
-            new_theta = jnp.where(g == 0, theta, new_theta)
+            new_theta, lo, hi, step = rtsafe_step(theta, g, 1.0 + dh, lo, hi, step)
             # first-order predictor of the level at the new premium
             x = x + jnp.where(jnp.isfinite(dx), dx, 0.0) * (new_theta - theta)
-            return new_theta, x, lo, hi
+            return new_theta, x, lo, hi, step
 
-        theta, x, _, _ = jax.lax.fori_loop(0, n_outer, body, (theta0, x0, theta_lo, theta_hi))
+        theta, x, _, _, _ = jax.lax.fori_loop(0, n_outer, body, (theta0, x0, theta_lo, theta_hi, theta_hi - theta_lo))
         x = level(theta, x)
         return x, theta
 

@@ -1,0 +1,133 @@
+"""Public entry points: solve one equilibrium or a batch of them.
+
+>>> from simulator import Economy, ScalingLLM, solve
+>>> eq = solve(Economy(eta=1.0, A_H=1.5, H=0.6), [ScalingLLM(A_bar=3.0, G=1e10, N_bar=1e11, I_lo=0.6, I_hi=0.9)])
+
+``method="analytic"`` is the semi-analytic route (benchmark, one traditional
+AI, or one windowed LLM); ``"discretized"`` is the general route (any
+profiles, any number of technologies); ``"auto"`` picks the first that applies.
+Batches: give any numeric field an array; all arrays broadcast to one shape
+and the solver is vmapped over it (see :func:`solve_batch`).
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import analytic
+from .discretized import DiscretizedOptions, solve_discretized
+from .equilibrium import Equilibrium
+from .errors import ParameterError
+from .params import Economy, ScalingLLM, TraditionalAI, check_admissible
+
+METHODS = ("auto", "analytic", "discretized")
+
+
+@dataclasses.dataclass(frozen=True)
+class SolverOptions:
+    """Options of both routes (all static: they fix array shapes and loop counts)."""
+
+    method: str = "auto"
+    n_outer: int = 20
+    n_inner: int = 3
+    n_traditional: int = 80
+    n_tasks: int = 1024
+    max_segments: int = 16
+
+    def __post_init__(self):
+        if self.method not in METHODS:
+            raise ParameterError(f"solver.method: must be one of {METHODS}, got {self.method!r}")
+        for name in ("n_outer", "n_inner", "n_traditional", "n_tasks", "max_segments"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ParameterError(f"solver.{name}: must be a positive integer, got {value!r}")
+        if self.max_segments < 4:
+            raise ParameterError(f"solver.max_segments: must be >= 4, got {self.max_segments}")
+
+
+def analytic_applies(technologies: Sequence) -> bool:
+    """Whether the semi-analytic route covers this set of technologies."""
+    if len(technologies) == 0:
+        return True
+    if len(technologies) == 1:
+        t = technologies[0]
+        return isinstance(t, TraditionalAI) or (isinstance(t, ScalingLLM) and t.uses_window)
+    return False
+
+
+def resolve_method(technologies: Sequence, method: str) -> str:
+    if method == "auto":
+        return "analytic" if analytic_applies(technologies) else "discretized"
+    if method == "analytic" and not analytic_applies(technologies):
+        raise ParameterError(
+            "solver.method: 'analytic' covers no technology, one traditional AI or one windowed LLM; "
+            "use 'discretized' for several technologies or a general profile"
+        )
+    return method
+
+
+def _single_point_solver(technologies: Sequence, options: SolverOptions):
+    method = resolve_method(technologies, options.method)
+    if method == "discretized":
+        opts = DiscretizedOptions(
+            n_tasks=options.n_tasks, n_outer=options.n_outer, n_inner=options.n_inner, max_segments=options.max_segments
+        )
+        return lambda e, techs: solve_discretized(e, techs, opts)
+    opts = analytic.AnalyticOptions(n_outer=options.n_outer, n_inner=options.n_inner, n_traditional=options.n_traditional)
+    if len(technologies) == 0:
+        return lambda e, techs: analytic.benchmark(e)
+    if isinstance(technologies[0], TraditionalAI):
+        return lambda e, techs: analytic.traditional_ai(e, techs[0], opts)
+    return lambda e, techs: analytic.scaling_llm(e, techs[0], opts)
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(structure, options: SolverOptions, batched: bool):
+    economy_def, tech_defs = structure
+    dummy_techs = tuple(jax.tree_util.tree_unflatten(d, [0.0] * d.num_leaves) for d in tech_defs)
+    point = _single_point_solver(dummy_techs, options)
+    fn = jax.vmap(point) if batched else point
+    return jax.jit(fn)
+
+
+def _structure(economy, technologies):
+    return jax.tree_util.tree_structure(economy), tuple(jax.tree_util.tree_structure(t) for t in technologies)
+
+
+def _as_f64(tree):
+    return jax.tree_util.tree_map(lambda v: jnp.asarray(v, dtype=jnp.float64), tree)
+
+
+def solve(economy: Economy, technologies: Sequence = (), *, options: SolverOptions | None = None, method: str | None = None) -> Equilibrium:
+    """Solve one equilibrium.  Raises :class:`ParameterError` for inadmissible input."""
+    options = options or SolverOptions()
+    if method is not None:
+        options = dataclasses.replace(options, method=method)
+    technologies = tuple(technologies)
+    check_admissible(economy, technologies)
+    fn = _compiled(_structure(economy, technologies), options, False)
+    return fn(_as_f64(economy), _as_f64(technologies))
+
+
+def solve_batch(economy: Economy, technologies: Sequence = (), *, options: SolverOptions | None = None) -> Equilibrium:
+    """Solve a batch: every numeric field broadcasts to one shape ``B``; results have leading shape ``B``.
+
+    Each point gets its own status code; a failure at one point never affects another.
+    """
+    options = options or SolverOptions()
+    technologies = tuple(technologies)
+    check_admissible(economy, technologies)
+    leaves, treedef = jax.tree_util.tree_flatten((economy, technologies))
+    arrays = [np.asarray(v, dtype=np.float64) for v in leaves]
+    shape = np.broadcast_shapes(*(a.shape for a in arrays))
+    size = int(np.prod(shape)) if shape else 1
+    flat = [jnp.asarray(np.broadcast_to(a, shape).reshape(size)) for a in arrays]
+    econ_b, techs_b = jax.tree_util.tree_unflatten(treedef, flat)
+    fn = _compiled(_structure(economy, technologies), options, True)
+    result = fn(econ_b, techs_b)
+    return jax.tree_util.tree_map(lambda v: v.reshape(shape + v.shape[1:]), result)
