@@ -1,9 +1,238 @@
-"""The ``llm-labor`` command line."""
+"""The ``llm-labor`` command line.
+
+``run`` solves a scenario's sweep and writes NetCDF + plots, ``validate``
+checks a scenario, ``solve`` solves one point and prints JSON.  Other
+subpackages add their own command groups (see ``_register_subpackages``).
+"""
 from __future__ import annotations
+
+import json
+import math
+from enum import Enum
+from pathlib import Path
+from typing import List, Optional
 
 import typer
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="LLMs at work: task equilibria and exposure empirics.")
+
+#: Parameter values used by ``solve`` unless overridden with --set (the bundled scenarios' base point).
+SOLVE_DEFAULTS = {
+    "eta": 1.0, "A_L": 1.0, "A_H": 1.5, "L": 1.0, "H": 0.6,
+    "A_bar": 3.0, "mu": 2.0, "F": 1.0,
+    "C": 0.0, "a": 410.7, "alpha": 0.28, "b": 406.4, "beta": 0.34, "N_bar": 1e11, "G": 1e10, "I_lo": 0.6, "I_hi": 0.95,
+}
+REGIME_PARAMS = {
+    "benchmark": ("eta", "A_L", "A_H", "L", "H"),
+    "traditional": ("eta", "A_L", "A_H", "L", "H", "A_bar", "mu", "F"),
+    "llm": ("eta", "A_L", "A_H", "L", "H", "A_bar", "F", "C", "a", "alpha", "b", "beta", "N_bar", "G", "I_lo", "I_hi"),
+}
+
+
+class Regime(str, Enum):
+    benchmark = "benchmark"
+    traditional = "traditional"
+    llm = "llm"
+
+
+class Method(str, Enum):
+    auto = "auto"
+    analytic = "analytic"
+    discretized = "discretized"
+
+
+def _error(message: str, code: int = 2):
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _nearest_index(values, target, log: bool) -> int:
+    import numpy as np
+
+    v = np.log(values) if log else np.asarray(values)
+    t = math.log(target) if log else target
+    return int(np.argmin(np.abs(v - t)))
+
+
+def _assignment_points(scenario, ds):
+    dims = list(ds["status"].dims)
+    points, labels = [], []
+    specs = scenario.outputs.assignment_points
+    if not specs and dims:
+        specs = [{dims[0]: float(ds[dims[0]].values[k])} for k in (0, ds.sizes[dims[0]] // 2, ds.sizes[dims[0]] - 1)]
+    elif not dims:
+        return [{}], ["base point"]
+    for spec in specs:
+        index = {d: ds.sizes[d] // 2 for d in dims}
+        for name, value in spec.items():
+            if scenario.sweep_mode == "grid" and name in dims:
+                index[name] = _nearest_index(ds[name].values, value, name in scenario.log_axes)
+            elif scenario.sweep_mode == "zip" and name in scenario.axes:
+                index[dims[0]] = _nearest_index(ds[name].values, value, name in scenario.log_axes)
+        points.append(index)
+        labels.append(", ".join(f"{d}={float(ds.isel(index)[d]):.3g}" for d in (dims if scenario.sweep_mode == "grid" else scenario.axes)))
+    return points, labels
+
+
+@app.command()
+def run(
+    scenario_file: Path = typer.Argument(..., help="Scenario YAML, e.g. scenarios/llm_scaling.yaml."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output folder (default: outputs/<scenario name>)."),
+    plots: bool = typer.Option(True, "--plots/--no-plots", help="Write PNG plots."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+) -> None:
+    """Solve a scenario's sweep; write NetCDF and plots; print a summary."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from . import plots as plotting
+    from .errors import LLMLaborError
+    from .scenario import load_scenario
+    from .sweep import run_sweep, summary_table, write_netcdf
+
+    console = Console(stderr=True)
+    try:
+        scenario = load_scenario(scenario_file)
+    except LLMLaborError as exc:
+        _error(str(exc))
+    folder = out or (scenario.outputs.directory and Path(scenario.outputs.directory)) or Path("outputs") / scenario.name
+    folder = Path(folder)
+    total = math.prod(scenario.shape) if scenario.shape else 1
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, disable=not progress, transient=False) as bar:
+        task = bar.add_task(f"solving {scenario.name} (first chunk compiles)", total=total)
+        ds = run_sweep(scenario, progress=lambda done, _: bar.update(task, completed=done))
+    written = []
+    if scenario.outputs.netcdf:
+        nc = folder / f"{scenario.name}.nc"
+        write_netcdf(ds, nc)
+        written.append(nc)
+    if plots:
+        folder.mkdir(parents=True, exist_ok=True)
+        log_dims = scenario.log_axes
+        if "premium_heatmap" in scenario.outputs.plots:
+            written.append(plotting.premium_heatmap(ds, folder / "premium_heatmap.png", log_dims))
+        if "thresholds" in scenario.outputs.plots:
+            written.append(plotting.thresholds(ds, folder / "thresholds.png", log_dims))
+        if "assignment" in scenario.outputs.plots:
+            points, labels = _assignment_points(scenario, ds)
+            written.append(plotting.assignment(ds, folder / "assignment.png", points, labels))
+    table = Table(title=f"{scenario.name}: {scenario.description}", show_header=False)
+    for key, value in summary_table(ds):
+        table.add_row(key, value)
+    Console().print(table)
+    for path in written:
+        if path is not None:
+            typer.echo(f"wrote {path}")
+
+
+@app.command()
+def validate(scenario_file: Path = typer.Argument(..., help="Scenario YAML to check.")) -> None:
+    """Check a scenario file; print what it would run."""
+    from .errors import LLMLaborError
+    from .scenario import load_scenario
+    from .solve import resolve_method
+
+    try:
+        s = load_scenario(scenario_file)
+    except LLMLaborError as exc:
+        _error(str(exc))
+    points = math.prod(s.shape) if s.shape else 1
+    techs = ", ".join(f"{t.name} ({type(t).__name__})" for t in s.technologies) or "none (benchmark)"
+    typer.echo(f"{scenario_file}: valid scenario '{s.name}'")
+    typer.echo(f"  technologies: {techs}")
+    typer.echo(f"  sweep: {s.sweep_mode} over {list(s.axes) or 'nothing'}, {points:,} points")
+    typer.echo(f"  solver: {resolve_method(s.technologies, s.solver.method)}")
+
+
+def _parse_sets(items: List[str], regime: str) -> dict:
+    allowed = REGIME_PARAMS[regime]
+    values = {k: SOLVE_DEFAULTS[k] for k in allowed}
+    for item in items:
+        if "=" not in item:
+            _error(f"--set expects NAME=VALUE, got {item!r}")
+        name, raw = item.split("=", 1)
+        name = name.strip()
+        if name not in SOLVE_DEFAULTS:
+            _error(f"--set: unknown parameter {name!r}; known: {', '.join(SOLVE_DEFAULTS)}")
+        if name not in allowed:
+            _error(f"--set: parameter {name!r} does not belong to regime '{regime}' (it takes {', '.join(allowed)})")
+        try:
+            values[name] = float(raw)
+        except ValueError:
+            _error(f"--set {name}: expected a number, got {raw!r}")
+    return values
+
+
+def _number(v):
+    v = float(v)
+    return v if math.isfinite(v) else None
+
+
+@app.command()
+def solve(
+    regime: Regime = typer.Option(..., "--regime", help="benchmark, traditional or llm."),
+    sets: List[str] = typer.Option([], "--set", help="NAME=VALUE; names: " + ", ".join(SOLVE_DEFAULTS)),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (otherwise a table)."),
+    method: Method = typer.Option(Method.auto, "--method", help="Solver route."),
+) -> None:
+    """Solve one equilibrium point."""
+    import numpy as np
+
+    from .equilibrium import RESIDUALS
+    from .errors import LLMLaborError
+    from .factors import factor_names
+    from .params import Economy, ScalingLLM, TraditionalAI
+    from .solve import SolverOptions
+    from .solve import solve as solve_point
+    from .status import Status
+
+    v = _parse_sets(sets, regime.value)
+    try:
+        economy = Economy(**{k: v[k] for k in ("eta", "A_L", "A_H", "L", "H")})
+        if regime is Regime.benchmark:
+            techs = ()
+        elif regime is Regime.traditional:
+            techs = (TraditionalAI(A_bar=v["A_bar"], mu=v["mu"], F=v["F"]),)
+        else:
+            techs = (ScalingLLM(**{k: v[k] for k in REGIME_PARAMS["llm"][5:]}),)
+        eq = solve_point(economy, techs, options=SolverOptions(method=method.value))
+    except LLMLaborError as exc:
+        _error(str(exc))
+    names = factor_names(techs)
+    status = Status(int(eq.status))
+    shares = {n: _number(s) for n, s in zip(names, np.asarray(eq.shares))}
+    shares.setdefault("M", 0.0 if status == Status.OK else None)
+    result = {
+        "regime": regime.value,
+        "status": status.name.lower(),
+        "status_code": int(status),
+        "status_description": status.description,
+        "parameters": v,
+        "segments": eq.segments(names) if status == Status.OK else [],
+        "W_L": _number(eq.W_L),
+        "W_H": _number(eq.W_H),
+        "premium": _number(eq.premium),
+        "Y": _number(eq.Y),
+        "m": _number(np.sum(eq.m)) if techs else 0.0,
+        "shares": shares,
+        "residuals": {k: _number(r) for k, r in zip(RESIDUALS, np.asarray(eq.residuals))},
+    }
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{regime.value} equilibrium: {result['status']}", show_header=False)
+    for key in ("W_L", "W_H", "premium", "Y", "m"):
+        table.add_row(key, f"{result[key]:.10g}" if result[key] is not None else "-")
+    table.add_row("segments", " | ".join(f"{s['factor']}[{s['start']:.4f},{s['end']:.4f}]" for s in result["segments"]))
+    table.add_row("max |residual|", f"{max(abs(r) for r in result['residuals'].values() if r is not None):.2e}")
+    Console().print(table)
+    if status != Status.OK:
+        raise typer.Exit(1)
 
 
 def _register_subpackages() -> None:

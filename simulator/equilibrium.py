@@ -80,7 +80,9 @@ class Equilibrium:
         f = np.asarray(self.factors)
         if f.ndim != 1:
             raise ValueError("segments() needs a single equilibrium, not a batch")
-        names = names or (["L", "H"] + [f"M{j}" for j in range(max(0, int(f.max()) - 1))])
+        if names is None:
+            n_tech = np.asarray(self.shares).shape[-1] - 2
+            names = ["L", "H"] + (["M"] if n_tech == 1 else [f"M{j}" for j in range(n_tech)])
         out = []
         for k in range(f.size):
             if f[k] == UNUSED or b[k + 1] <= b[k]:

@@ -1,0 +1,399 @@
+"""Scenario files: a YAML description of an economy, its technologies, a sweep and outputs.
+
+A scenario is validated strictly: an unknown key, a wrong type or an
+inadmissible value raises :class:`~simulator.errors.ScenarioError` naming the
+file, the line and the key.  The schema is documented in ``docs/scenarios.md``.
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, Literal, Union
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, ValidationError
+
+from .errors import ParameterError, ScenarioError
+from .params import Economy, ScalingLLM, TraditionalAI, check_admissible
+from .solve import SolverOptions
+
+Number = Union[StrictInt, StrictFloat]
+ECONOMY_PARAMS = ("eta", "A_L", "A_H", "L", "H")
+TECH_PARAMS = {
+    "traditional": ("A_bar", "mu", "F"),
+    "llm": ("A_bar", "F", "C", "a", "alpha", "b", "beta", "G", "N_bar", "I_lo", "I_hi"),
+}
+PLOTS = ("premium_heatmap", "thresholds", "assignment")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EconomySpec(_Strict):
+    eta: Number
+    A_L: Number
+    A_H: Number
+    L: Number
+    H: Number
+
+
+class TraditionalSpec(_Strict):
+    kind: Literal["traditional"]
+    name: StrictStr = "traditional"
+    A_bar: Number
+    mu: Number
+    F: Number
+
+
+class LLMSpec(_Strict):
+    kind: Literal["llm"]
+    name: StrictStr = "llm"
+    A_bar: Number
+    F: Number
+    C: Number = 0.0
+    a: Number
+    alpha: Number
+    b: Number
+    beta: Number
+    G: Number
+    N_bar: Number
+    I_lo: Number
+    I_hi: Number
+
+
+class RangeSpec(_Strict):
+    start: Number
+    stop: Number
+    num: StrictInt = Field(gt=0)
+
+
+class LinspaceSpec(_Strict):
+    linspace: RangeSpec
+
+
+class LogspaceSpec(_Strict):
+    """Base-10 exponents: ``{logspace: {start: 8, stop: 12, num: 41}}`` gives 1e8 ... 1e12."""
+
+    logspace: RangeSpec
+
+
+class ListSpec(_Strict):
+    values: list[Number] = Field(min_length=1)
+
+
+class SweepSpec(_Strict):
+    mode: Literal["grid", "zip"] = "grid"
+    #: each value is a list of numbers, {linspace: {...}} or {logspace: {...}} (checked separately)
+    parameters: dict[StrictStr, Any]
+
+
+class SolverSpec(_Strict):
+    method: Literal["auto", "analytic", "discretized"] = "auto"
+    n_outer: StrictInt = Field(default=20, gt=0)
+    n_inner: StrictInt = Field(default=3, gt=0)
+    n_traditional: StrictInt = Field(default=80, gt=0)
+    n_tasks: StrictInt = Field(default=1024, gt=1)
+    max_segments: StrictInt = Field(default=16, ge=4)
+    chunk_size: StrictInt = Field(default=65536, gt=0)
+
+
+class OutputSpec(_Strict):
+    directory: StrictStr | None = None
+    netcdf: StrictBool = True
+    plots: list[Literal["premium_heatmap", "thresholds", "assignment"]] = list(PLOTS)
+    assignment_points: list[dict[StrictStr, Number]] = []
+
+
+class ScenarioSpec(_Strict):
+    name: StrictStr
+    description: StrictStr = ""
+    economy: EconomySpec
+    #: each item is checked against TraditionalSpec or LLMSpec by its 'kind'
+    technologies: list[dict[StrictStr, Any]] = Field(default_factory=list)
+    sweep: SweepSpec | None = None
+    solver: SolverSpec = SolverSpec()
+    outputs: OutputSpec = OutputSpec()
+
+
+@dataclasses.dataclass(frozen=True)
+class Scenario:
+    """A validated scenario, ready to run.
+
+    ``axes`` maps each sweep dimension to its coordinate values; for a zipped
+    sweep there is one dimension, named after the first parameter, and
+    ``zipped`` holds every parameter's values along it.
+    """
+
+    name: str
+    description: str
+    economy: Economy
+    technologies: tuple
+    sweep_mode: str
+    axes: dict[str, np.ndarray]
+    log_axes: frozenset[str]
+    solver: SolverOptions
+    chunk_size: int
+    outputs: OutputSpec
+    text: str
+    path: str | None
+
+    @property
+    def dims(self) -> tuple[str, ...]:
+        return tuple(self.axes) if self.sweep_mode == "grid" else tuple(self.axes)[:1]
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        if self.sweep_mode == "grid":
+            return tuple(len(v) for v in self.axes.values())
+        return (len(next(iter(self.axes.values()))),) if self.axes else ()
+
+    def parameter_names(self) -> list[str]:
+        """Every parameter name a sweep or an override may use."""
+        names = list(ECONOMY_PARAMS)
+        for t in self.technologies:
+            names += [f"{t.name}.{p}" for p in TECH_PARAMS[_kind(t)]]
+        return names
+
+
+def _kind(tech) -> str:
+    return "traditional" if isinstance(tech, TraditionalAI) else "llm"
+
+
+# ----------------------------------------------------------------------------- YAML line map
+def _line_map(text: str) -> dict[tuple, int]:
+    """Map each key path in a YAML document to its 1-based line."""
+    lines: dict[tuple, int] = {}
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError:
+        return lines
+
+    def walk(node, path):
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                p = path + (key.value,)
+                lines[p] = key.start_mark.line + 1
+                walk(value, p)
+        elif isinstance(node, yaml.SequenceNode):
+            for k, item in enumerate(node.value):
+                p = path + (k,)
+                lines[p] = item.start_mark.line + 1
+                walk(item, p)
+
+    if root is not None:
+        walk(root, ())
+    return lines
+
+
+def _nearest_line(lines: dict[tuple, int], loc: tuple) -> int | None:
+    loc = tuple(loc)
+    while loc:
+        if loc in lines:
+            return lines[loc]
+        loc = loc[:-1]
+    return None
+
+
+def _dotted(loc) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+# ----------------------------------------------------------------------------- loading
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(f"cannot read scenario: {exc.strerror}", file=str(path)) from exc
+    return parse_scenario(text, source=str(path))
+
+
+def parse_scenario(text: str, source: str | None = None) -> Scenario:
+    """Validate scenario text; ``source`` names the file in error messages."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ScenarioError(f"invalid YAML: {getattr(exc, 'problem', exc)}", file=source, line=mark.line + 1 if mark else None) from exc
+    if not isinstance(raw, dict):
+        raise ScenarioError("a scenario must be a mapping of keys to values", file=source, line=1)
+    lines = _line_map(text)
+    spec = _validate(ScenarioSpec, raw, (), source, lines)
+    techs = []
+    for k, t in enumerate(spec.technologies):
+        kind = t.get("kind")
+        if kind not in TECH_PARAMS:
+            raise ScenarioError(
+                f"'kind' must be one of {sorted(TECH_PARAMS)}, got {kind!r}",
+                file=source, line=_nearest_line(lines, ("technologies", k)), key=f"technologies.{k}.kind",
+            )
+        model = TraditionalSpec if kind == "traditional" else LLMSpec
+        techs.append(_validate(model, t, ("technologies", k), source, lines))
+    sweep_values = {}
+    if spec.sweep is not None:
+        for name, v in spec.sweep.parameters.items():
+            loc = ("sweep", "parameters", name)
+            if isinstance(v, list):
+                sweep_values[name] = _validate(ListSpec, {"values": v}, loc, source, lines, drop=("values",))
+            elif isinstance(v, dict) and len(v) == 1 and next(iter(v)) in ("linspace", "logspace"):
+                model = LinspaceSpec if "linspace" in v else LogspaceSpec
+                sweep_values[name] = _validate(model, v, loc, source, lines)
+            else:
+                raise ScenarioError(
+                    "must be a list of numbers, {linspace: {start, stop, num}} or {logspace: {start, stop, num}}",
+                    file=source, line=_nearest_line(lines, loc), key=_dotted(loc),
+                )
+    return _build(spec, techs, sweep_values, text, source, lines)
+
+
+def _validate(model, data, prefix: tuple, source, lines, drop: tuple = ()):
+    """Validate ``data`` with a pydantic model; errors name the file, line and full key."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(p for p in err["loc"] if p not in drop)
+        number_error = err["type"] in ("int_type", "float_type") or (loc and loc[-1] in ("int", "float"))
+        loc = tuple(p for p in loc if p not in ("int", "float"))
+        full = prefix + loc
+        message = f"must be a number, got {err.get('input')!r}" if number_error else f"{err['msg']} (got {err.get('input')!r})"
+        if err["type"] == "extra_forbidden":
+            message = f"unknown key; allowed keys are {sorted(model.model_fields)}" if len(loc) == 1 else err["msg"]
+        raise ScenarioError(message, file=source, line=_nearest_line(lines, full), key=_dotted(full)) from None
+
+
+def _build(spec: ScenarioSpec, tech_specs, sweep_values, text: str, source, lines) -> Scenario:
+    def fail(message, loc):
+        raise ScenarioError(message, file=source, line=_nearest_line(lines, loc), key=_dotted(loc))
+
+    try:
+        economy = Economy(**spec.economy.model_dump())
+    except ParameterError as exc:
+        field = str(exc).split(":")[0].split(".")[-1]
+        fail(str(exc), ("economy", field))
+    technologies = []
+    names = set()
+    for k, t in enumerate(tech_specs):
+        values = t.model_dump()
+        kind, name = values.pop("kind"), values.pop("name")
+        if name in names:
+            fail(f"technology name {name!r} is used twice", ("technologies", k, "name"))
+        names.add(name)
+        cls = TraditionalAI if kind == "traditional" else ScalingLLM
+        try:
+            technologies.append(cls(name=name, **values))
+        except ParameterError as exc:
+            field = str(exc).split(":")[0].split(".")[-1]
+            fail(str(exc), ("technologies", k, field))
+    technologies = tuple(technologies)
+    for k, tech in enumerate(technologies):
+        try:
+            check_admissible(economy, (tech,))
+        except ParameterError as exc:
+            field = str(exc).split(":")[0].split(".")[-1]
+            fail(str(exc), ("technologies", k, field))
+
+    axes: dict[str, np.ndarray] = {}
+    log_axes = set()
+    mode = "grid"
+    if spec.sweep is not None:
+        mode = spec.sweep.mode
+        for pname, values in sweep_values.items():
+            loc = ("sweep", "parameters", pname)
+            _resolve_name(pname, technologies, lambda m: fail(m, loc))
+            if isinstance(values, LinspaceSpec):
+                r = values.linspace
+                arr = np.linspace(r.start, r.stop, r.num)
+            elif isinstance(values, LogspaceSpec):
+                r = values.logspace
+                arr = np.logspace(r.start, r.stop, r.num)
+                log_axes.add(pname)
+            else:
+                arr = np.asarray(values.values, dtype=np.float64)
+            axes[pname] = arr
+        if mode == "zip" and len({len(v) for v in axes.values()}) > 1:
+            fail("zipped parameters must have the same number of values", ("sweep", "parameters"))
+        if not axes:
+            fail("a sweep needs at least one parameter", ("sweep", "parameters"))
+    s = spec.solver
+    try:
+        solver = SolverOptions(method=s.method, n_outer=s.n_outer, n_inner=s.n_inner, n_traditional=s.n_traditional,
+                               n_tasks=s.n_tasks, max_segments=s.max_segments)
+        from .solve import resolve_method
+
+        resolve_method(technologies, s.method)
+    except ParameterError as exc:
+        fail(str(exc), ("solver", "method"))
+    for k, point in enumerate(spec.outputs.assignment_points):
+        for pname in point:
+            _resolve_name(pname, technologies, lambda m: fail(m, ("outputs", "assignment_points", k, pname)))
+    scenario = Scenario(
+        name=spec.name, description=spec.description, economy=economy, technologies=technologies,
+        sweep_mode=mode, axes=axes, log_axes=frozenset(log_axes), solver=solver, chunk_size=s.chunk_size,
+        outputs=spec.outputs, text=text, path=source,
+    )
+    # every swept value must be admissible too
+    for pname, arr in axes.items():
+        try:
+            with_values(scenario, {pname: arr})
+        except ParameterError as exc:
+            fail(f"swept values: {exc}", ("sweep", "parameters", pname))
+    return scenario
+
+
+def _resolve_name(name: str, technologies, fail):
+    """Return ('economy', field) or (tech index, field) for a parameter name."""
+    if name in ECONOMY_PARAMS:
+        return ("economy", name)
+    if "." in name:
+        tname, field = name.split(".", 1)
+        for j, t in enumerate(technologies):
+            if t.name == tname:
+                if field not in TECH_PARAMS[_kind(t)]:
+                    return fail(f"technology {tname!r} has no parameter {field!r}; it has {list(TECH_PARAMS[_kind(t)])}")
+                return (j, field)
+        return fail(f"no technology named {tname!r}; names are {[t.name for t in technologies]}")
+    owners = [j for j, t in enumerate(technologies) if name in TECH_PARAMS[_kind(t)]]
+    if len(owners) == 1:
+        return (owners[0], name)
+    if not owners:
+        return fail(f"unknown parameter {name!r}; known: {list(ECONOMY_PARAMS)} and technology parameters")
+    return fail(f"parameter {name!r} is ambiguous: qualify it as 'NAME.{name}' with one of {[technologies[j].name for j in owners]}")
+
+
+def with_values(scenario: Scenario, values: dict[str, Any]):
+    """The scenario's (economy, technologies) with some parameters replaced (arrays broadcast)."""
+    economy = scenario.economy
+    techs = list(scenario.technologies)
+
+    def fail(message):
+        raise ParameterError(message)
+
+    econ_changes: dict[str, Any] = {}
+    tech_changes: dict[int, dict[str, Any]] = {}
+    for name, value in values.items():
+        where, field = _resolve_name(name, techs, fail)
+        if where == "economy":
+            econ_changes[field] = value
+        else:
+            tech_changes.setdefault(where, {})[field] = value
+    if econ_changes:
+        economy = economy.replace(**econ_changes)
+    for j, changes in tech_changes.items():
+        techs[j] = techs[j].replace(**changes)
+    techs = tuple(techs)
+    check_admissible(economy, techs)
+    return economy, techs
+
+
+def sweep_points(scenario: Scenario) -> dict[str, np.ndarray]:
+    """Flat arrays of every swept parameter, one entry per grid point (C order over ``dims``)."""
+    if not scenario.axes:
+        return {}
+    if scenario.sweep_mode == "zip":
+        return {k: np.asarray(v) for k, v in scenario.axes.items()}
+    mesh = np.meshgrid(*scenario.axes.values(), indexing="ij")
+    return {k: m.reshape(-1) for k, m in zip(scenario.axes, mesh)}
