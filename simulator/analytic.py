@@ -144,6 +144,11 @@ def traditional_ai(economy: Economy, tech: TraditionalAI, options: AnalyticOptio
     t_hi = jnp.maximum(t_b + 1.0, 40.0)
     t = safeguarded_newton(R_and_slope, t_b, t_hi, 0.5 * (t_b + jnp.minimum(t_hi, t_b + 5.0)), options.n_traditional)
     I1, I2, x, y, _ = _traditional_system(e, tech, t)
+    # exact measures: s_L = r (1-Ĩ₂)^{1+η} / Ĩ₂^η and s_H = 1-Ĩ₂ = sigmoid(-t), free of cancellation near 1
+    r = (e.A_L * e.L) / (e.A_H * e.H)
+    s_H = jax.nn.sigmoid(-t)
+    s_L = jnp.minimum(r * jnp.exp((1.0 + e.eta) * jnp.log(s_H) - e.eta * jnp.log(I2)), I2)
+    widths = jnp.stack([jnp.where(adopted, I1, 0.0), jnp.where(adopted, s_L, I_b), jnp.where(adopted, s_H, 1.0 - I_b)])
     I1 = jnp.where(adopted, I1, 0.0)
     I2 = jnp.where(adopted, I2, I_b)
     x = jnp.where(adopted, x, x_b)
@@ -151,7 +156,7 @@ def traditional_ai(economy: Economy, tech: TraditionalAI, options: AnalyticOptio
     boundaries, factors = _segments([0.0, I1, I2, 1.0], [M_INDEX, L_INDEX, H_INDEX])
     ok = economy_admissible(e) & (tech.A_bar > 0) & (tech.F > 0) & (tech.mu > e.eta)
     status = jnp.where(ok, jnp.where(unbounded, Status.UNBOUNDED, Status.OK), Status.INADMISSIBLE)
-    return finalize(e, (tech,), x, y, boundaries, factors, status)
+    return finalize(e, (tech,), x, y, boundaries, factors, status, widths=widths)
 
 
 # --------------------------------------------------------------------------- scaling-law LLM

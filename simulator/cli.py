@@ -237,10 +237,12 @@ def solve(
 
 def _register_subpackages() -> None:
     from empirics.aggregation.cli import register as register_aggregation
+    from empirics.postings.cli import register as register_postings
     from empirics.scoring.cli import register as register_scoring
 
     register_scoring(app)
     register_aggregation(app)
+    register_postings(app)
 
 
 def main() -> None:

@@ -70,7 +70,8 @@ class Grid:
         return jnp.where(jnp.isfinite(lo) & jnp.isfinite(hi), value, -jnp.inf)
 
     def integrate(self, k, p, q):
-        """∫_p^q of the interpolant of ℓ_k (exact for piecewise-linear)."""
+        """∫_p^q of the interpolant of ℓ_k (exact for piecewise-linear), elementwise over ``p``, ``q``."""
+        p, q = jnp.asarray(p)[..., None], jnp.asarray(q)[..., None]
         a = jnp.maximum(p, self.left)
         b = jnp.minimum(q, self.right)
         overlap = jnp.maximum(b - a, 0.0)
@@ -78,7 +79,7 @@ class Grid:
         mid_tau = (0.5 * (a + b) - self.left) / w
         lo, hi = self.ell_left[:, k], self.ell_right[:, k]
         value = lo + mid_tau * (hi - lo)
-        return jnp.sum(jnp.where(overlap > 0, overlap * value, 0.0))
+        return jnp.sum(jnp.where(overlap > 0, overlap * value, 0.0), axis=-1)
 
     # -- the assignment ---------------------------------------------------------------
     def assign(self, log_wages):

@@ -95,20 +95,26 @@ class Equilibrium:
         return out
 
 
-def compact_segments(boundaries, factors):
-    """Drop zero-width segments, keeping the order; padding goes to the end as (1, UNUSED)."""
+def compact_segments(boundaries, factors, widths=None):
+    """Drop zero-width segments, keeping the order; padding goes to the end as (1, UNUSED).
+
+    ``widths`` (optional) are the segments' exact measures, when the solver
+    knows them more precisely than the difference of two boundaries.
+    """
     starts, ends = boundaries[:-1], boundaries[1:]
-    keep = (ends > starts) & (factors != UNUSED)
+    if widths is None:
+        widths = jnp.maximum(ends - starts, 0.0)
+    keep = (widths > 0) & (ends > starts) & (factors != UNUSED)
     order = jnp.argsort(jnp.where(keep, 0, 1), stable=True)
     kept = keep[order]
     new_factors = jnp.where(kept, factors[order], UNUSED)
     new_ends = jnp.where(kept, ends[order], 1.0)
-    return jnp.concatenate([boundaries[:1], new_ends]), new_factors
+    new_widths = jnp.where(kept, widths[order], 0.0)
+    return jnp.concatenate([boundaries[:1], new_ends]), new_factors, new_widths
 
 
-def segment_shares(boundaries, factors, n_factors: int):
+def segment_shares(widths, factors, n_factors: int):
     """Measure of tasks per factor: shape ``(n_factors,)``."""
-    widths = jnp.maximum(jnp.diff(boundaries), 0.0)
     return jnp.stack([jnp.sum(jnp.where(factors == k, widths, 0.0)) for k in range(n_factors)])
 
 
@@ -142,24 +148,26 @@ def _no_arbitrage(log_prod, log_wages, boundaries, factors):
     return jnp.maximum(jnp.maximum(worst, jnp.max(gap, initial=0.0)), 0.0)
 
 
-def finalize(economy, technologies, x, y, boundaries, factors, status, *, log_prod=None, integrate=None) -> Equilibrium:
+def finalize(economy, technologies, x, y, boundaries, factors, status, *, widths=None, log_prod=None, integrate=None) -> Equilibrium:
     """Build a verified :class:`Equilibrium` from log wages ``x = ln W_L``, ``y = ln W_H`` and segments.
 
     Works on a single point; vmap it for batches.  ``status`` is the solver's
     own status; it becomes NOT_CONVERGED when a residual exceeds :data:`TOLERANCE`.
     ``log_prod(points) -> (..., K)`` and ``integrate(k, p, q)`` define the task
     profiles the conditions are checked against; by default the exact profiles
-    (the discretised route passes its own interpolant).
+    (the discretised route passes its own interpolant).  ``widths`` gives the
+    segments' measures when the solver knows them more exactly than
+    ``diff(boundaries)`` (narrow segments near a boundary of [0, 1]).
     """
     if log_prod is None:
         log_prod = lambda points: log_productivities(economy, technologies, points)  # noqa: E731
     if integrate is None:
         integrate = lambda k, p, q: integrate_log_productivity(economy, technologies, k, p, q)  # noqa: E731
     n_factors = 2 + len(technologies)
-    boundaries, factors = compact_segments(boundaries, factors)
+    boundaries, factors, widths = compact_segments(boundaries, factors, widths)
     prices = [jnp.exp(x), jnp.exp(y)] + [jnp.asarray(t.F, dtype=jnp.float64) for t in technologies]
     log_wages = jnp.stack([x, y] + [jnp.log(t.F) for t in technologies])
-    shares = segment_shares(boundaries, factors, n_factors)
+    shares = segment_shares(widths, factors, n_factors)
     W_L, W_H = prices[0], prices[1]
     income = (W_L * economy.L + W_H * economy.H) / jnp.maximum(1.0 - jnp.sum(shares[2:]), 1e-300)
     m = jnp.stack([income * shares[2 + j] / technologies[j].F for j in range(len(technologies))]) if technologies else jnp.zeros((0,))
@@ -172,10 +180,7 @@ def finalize(economy, technologies, x, y, boundaries, factors, status, *, log_pr
     log_price_integral = 0.0
     for k in range(n_factors):
         on_k = factors == k
-        ints = jnp.stack(
-            [integrate(k, starts[s], ends[s]) for s in range(factors.shape[0])]
-        )
-        widths = jnp.maximum(ends - starts, 0.0)
+        ints = integrate(k, starts, ends)  # elementwise over segments
         int_k = jnp.sum(jnp.where(on_k, ints, 0.0))
         width_k = jnp.sum(jnp.where(on_k, widths, 0.0))
         log_Y = log_Y + int_k + jnp.where(width_k > 0, width_k * log_input[k], 0.0)

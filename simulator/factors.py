@@ -50,10 +50,13 @@ def _primitive_log(u):
 
 
 def integrate_log_productivity(economy: Economy, technologies, k: int, p, q):
-    """∫_p^q ℓ_k(i) di for factor ``k`` (static int), exact where a closed form exists.
+    """∫_p^q ℓ_k(i) di for factor ``k`` (static int), elementwise over arrays ``p``, ``q``.
+
+    Exact where a closed form exists, 24-point Gauss-Legendre otherwise.
 
     Returns 0 for an empty interval (q <= p), so segments of zero length are harmless.
     """
+    p, q = jnp.broadcast_arrays(jnp.asarray(p, dtype=jnp.float64), jnp.asarray(q, dtype=jnp.float64))
     width = jnp.maximum(q - p, 0.0)
     q = jnp.maximum(q, p)
     if k == L_INDEX:
@@ -69,6 +72,6 @@ def integrate_log_productivity(economy: Economy, technologies, k: int, p, q):
             level = tech.log_productivity(jnp.clip(0.5 * (tech.I_lo + tech.I_hi), 0.0, 1.0), economy.eta)
             value = jnp.where(inside < width - 1e-12, -jnp.inf, width * level)
         else:
-            nodes = p + 0.5 * (jnp.asarray(_GL_NODES) + 1.0) * width
-            value = 0.5 * width * jnp.sum(jnp.asarray(_GL_WEIGHTS) * tech.log_productivity(nodes, economy.eta))
+            nodes = p[..., None] + 0.5 * (jnp.asarray(_GL_NODES) + 1.0) * width[..., None]
+            value = 0.5 * width * jnp.sum(jnp.asarray(_GL_WEIGHTS) * tech.log_productivity(nodes, economy.eta), axis=-1)
     return jnp.where(width > 0, value, 0.0)
