@@ -160,41 +160,64 @@ def traditional_ai(economy: Economy, tech: TraditionalAI, options: AnalyticOptio
 
 
 # --------------------------------------------------------------------------- scaling-law LLM
-def _llm_sets(e: Economy, tech: ScalingLLM, log_kappa, x, theta):
-    """Switch points at log wages (x, x+θ) when the model's unit cost on the window is κ.
+def _llm_geometry(e: Economy, tech: ScalingLLM, log_kappa, x, theta):
+    """Switch points and segment measures at log wages (x, x+θ); κ is the model's unit cost on its window.
 
-    Returns (I*, s, e): L/H indifference point, and the model's task set
-    [s, e] = [max(a, I_lo), min(b, I_hi)] where a solves c_L(a) = κ and b solves
-    c_H(b) = κ (empty, s = e = I*, if s >= e).
+    The model's task set is [s, t] = [max(a, I_lo), min(b, I_hi)] where c_L(a) = κ
+    and c_H(b) = κ (empty, s = t = I*, if s >= t); I* is the L/H indifference
+    point.  Segments, in task order, are
+    L [0, min(s,I*)], M [min(s,I*), min(t,I*)], L [min(t,I*), I*],
+    H [I*, max(s,I*)], M [max(s,I*), max(t,I*)], H [max(t,I*), 1];
+    their widths are computed from complements (expm1, sigmoid(-z)) so that
+    narrow segments next to 0 or 1 keep full relative precision.
+    Returns (points (7,), widths (6,)).
     """
     eta = e.eta
     y = x + theta
-    I_star = jax.nn.sigmoid((theta - jnp.log(e.A_H) + jnp.log(e.A_L)) / eta)
-    a = 1.0 - jnp.exp((x - jnp.log(e.A_L) - log_kappa) / eta)
-    b = jnp.exp((y - jnp.log(e.A_H) - log_kappa) / eta)
+    z = (theta - jnp.log(e.A_H) + jnp.log(e.A_L)) / eta
+    I_star, one_minus_I_star = jax.nn.sigmoid(z), jax.nn.sigmoid(-z)
+    u = (x - jnp.log(e.A_L) - log_kappa) / eta
+    v = (y - jnp.log(e.A_H) - log_kappa) / eta
+    a = -jnp.expm1(u)  # 1 - a = e^u
+    b, one_minus_b = jnp.exp(v), -jnp.expm1(v)
     s = jnp.maximum(a, tech.I_lo)
-    end = jnp.minimum(b, tech.I_hi)
-    empty = s >= end
-    return I_star, jnp.where(empty, I_star, s), jnp.where(empty, I_star, end)
+    t = jnp.minimum(b, tech.I_hi)
+    one_minus_t = jnp.maximum(one_minus_b, 1.0 - tech.I_hi)
+    empty = s >= t
+    s = jnp.where(empty, I_star, s)
+    t = jnp.where(empty, I_star, t)
+    one_minus_t = jnp.where(empty, one_minus_I_star, one_minus_t)
+    points = jnp.stack(
+        [jnp.zeros_like(x), jnp.minimum(s, I_star), jnp.minimum(t, I_star), I_star, jnp.maximum(s, I_star), jnp.maximum(t, I_star), jnp.ones_like(x)]
+    )
+    widths = jnp.stack(
+        [
+            jnp.minimum(s, I_star),
+            jnp.maximum(jnp.minimum(t, I_star) - jnp.minimum(s, I_star), 0.0),
+            jnp.maximum(I_star - t, 0.0),
+            jnp.maximum(s - I_star, 0.0),
+            jnp.maximum(jnp.maximum(t, I_star) - jnp.maximum(s, I_star), 0.0),
+            jnp.minimum(one_minus_t, one_minus_I_star),
+        ]
+    )
+    return points, widths
+
+
+LLM_SEGMENT_FACTORS = [L_INDEX, M_INDEX, L_INDEX, H_INDEX, M_INDEX, H_INDEX]
 
 
 def _llm_evaluate(e: Economy, tech: ScalingLLM, log_kappa, x, theta):
-    """Numeraire integral and labour task measures at log wages (x, x+θ); analytic."""
-    eta = e.eta
-    y = x + theta
-    I_star, s, end = _llm_sets(e, tech, log_kappa, x, theta)
-    lo_L, hi_L = jnp.minimum(s, I_star), jnp.minimum(end, I_star)  # model's part left of I*
-    lo_H, hi_H = jnp.maximum(s, I_star), jnp.maximum(end, I_star)  # and right of I*
-    s_L = I_star - (hi_L - lo_L)
-    s_H = (1.0 - I_star) - (hi_H - lo_H)
-    phi = (
-        (x - jnp.log(e.A_L)) * s_L
-        - eta * (_int_log1m(0.0, I_star) - _int_log1m(lo_L, hi_L))
-        + (y - jnp.log(e.A_H)) * s_H
-        - eta * (_int_log(I_star, 1.0) - _int_log(lo_H, hi_H))
-        + log_kappa * (end - s)
-    )
-    return phi, s_L, s_H
+    """Numeraire integral ∫ ln p and the task measures of L and H at log wages (x, x+θ); analytic."""
+    points, w = _llm_geometry(e, tech, log_kappa, x, theta)
+    log_wage = [x - jnp.log(e.A_L), x + theta - jnp.log(e.A_H)]
+    phi = log_kappa * (w[1] + w[4])
+    for k, f in enumerate(LLM_SEGMENT_FACTORS):
+        p, q = points[k], points[k + 1]
+        if f == L_INDEX:
+            phi = phi + log_wage[0] * w[k] - e.eta * jnp.where(w[k] > 0, _int_log1m(p, q), 0.0)
+        elif f == H_INDEX:
+            phi = phi + log_wage[1] * w[k] - e.eta * jnp.where(w[k] > 0, _int_log(p, q), 0.0)
+    return phi, w[0] + w[2], w[3] + w[5]
 
 
 def llm_log_unit_cost(economy: Economy, tech: ScalingLLM):
@@ -232,12 +255,12 @@ def scaling_llm(economy: Economy, tech: ScalingLLM, options: AnalyticOptions = A
     x, theta = solve(x_b, theta_b, centre - 30.0 * e.eta, centre + 30.0 * e.eta)
     x = jnp.where(adopted, x, x_b)
     theta = jnp.where(adopted, theta, theta_b)
-    I_star, s, end = _llm_sets(e, tech, safe_log_kappa, x, theta)
-    I_star = jnp.where(adopted, I_star, I_b)
-    s = jnp.where(adopted, s, I_b)
-    end = jnp.where(adopted, end, I_b)
-    points = [0.0, jnp.minimum(s, I_star), jnp.minimum(end, I_star), I_star, jnp.maximum(s, I_star), jnp.maximum(end, I_star), 1.0]
-    boundaries, factors = _segments(points, [L_INDEX, M_INDEX, L_INDEX, H_INDEX, M_INDEX, H_INDEX])
+    points, widths = _llm_geometry(e, tech, safe_log_kappa, x, theta)
+    bench_points = jnp.stack([0.0, I_b, I_b, I_b, I_b, I_b, 1.0])
+    bench_widths = jnp.stack([I_b, 0.0, 0.0, 0.0, 0.0, 1.0 - I_b])
+    points = jnp.where(adopted, points, bench_points)
+    widths = jnp.where(adopted, widths, bench_widths)
+    boundaries, factors = points, jnp.asarray(LLM_SEGMENT_FACTORS, dtype=jnp.int32)
     ok = economy_admissible(e) & (tech.F > 0) & (tech.A_bar > 0) & (tech.I_lo >= 0) & (tech.I_lo < tech.I_hi) & (tech.I_hi <= 1)
     status = jnp.where(ok, jnp.where(unbounded, Status.UNBOUNDED, Status.OK), Status.INADMISSIBLE)
-    return finalize(e, (tech,), x, x + theta, boundaries, factors, status)
+    return finalize(e, (tech,), x, x + theta, boundaries, factors, status, widths=widths)

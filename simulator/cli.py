@@ -221,6 +221,8 @@ def solve(
     }
     if as_json:
         typer.echo(json.dumps(result, indent=2))
+        if status != Status.OK:
+            raise typer.Exit(1)
         return
     from rich.console import Console
     from rich.table import Table

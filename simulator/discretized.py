@@ -7,8 +7,10 @@ so discontinuities sit on nodes.  In each cell every factor's log productivity
 end of a cell is found; where the two differ, the switch point is placed
 inside the cell where the two log-cost lines cross.  Integrals of the
 piecewise-linear log costs are exact, so switch points and integrals carry
-an O(h²) error and the solution converges at second order in the cell width
-(a factor whose task set is narrower than one cell can be missed).
+an O(h²) error and the solution converges at second order in the cell width.
+Up to three factors can share a cell (a third that undercuts the two end
+factors where they cross); a fourth inside one cell is missed, which the
+no-arbitrage residual then reports.
 
 The wages solve the same conditions as the semi-analytic route (see
 :func:`simulator.rootfind.make_nested_solver`), with the numeraire integral
@@ -83,51 +85,72 @@ class Grid:
 
     # -- the assignment ---------------------------------------------------------------
     def assign(self, log_wages):
-        """Cheapest factor at each cell end and the crossing fraction τ of the switch inside.
+        """Lower envelope of the factors' log-cost lines in every cell.
 
-        Returns (f_left, f_right, tau, c_left, c_mid, c_right): on [0, τ] factor
-        f_left with log cost from c_left to c_mid, on [τ, 1] f_right from c_mid to c_right.
+        Each cell is split into up to three pieces, f on [0, τ₁], m on [τ₁, τ₂]
+        and g on [τ₂, 1] (fractions of the cell): f and g are the cheapest
+        factors at the cell's ends, and m a third factor that undercuts both
+        where they cross.  Returns (f, m, g, τ₁, τ₂, U, V) with U, V the log
+        costs of every factor at the cell ends.
         """
-        U = log_wages - self.ell_left  # log unit costs, +inf where unavailable
+        U = log_wages - self.ell_left  # (C, K) log unit costs, +inf where unavailable
         V = log_wages - self.ell_right
-        f_left = jnp.argmin(U, axis=-1)
-        f_right = jnp.argmin(V, axis=-1)
         take = lambda M, f: jnp.take_along_axis(M, f[:, None], axis=-1)[:, 0]  # noqa: E731
-        u_f, v_f = take(U, f_left), take(V, f_left)
-        u_g, v_g = take(U, f_right), take(V, f_right)
-        d0, d1 = u_f - u_g, v_f - v_g  # d0 <= 0 <= d1
-        tau = d0 / (d0 - d1)
-        tau = jnp.where(jnp.isfinite(tau), jnp.clip(tau, 0.0, 1.0), 0.5)
-        tau = jnp.where(f_left == f_right, 1.0, tau)
-        c_mid = jnp.where(jnp.isfinite(v_f) & (f_left != f_right), u_f + tau * (v_f - u_f), jnp.where(f_left == f_right, v_f, u_g))
-        return f_left, f_right, tau, u_f, c_mid, v_g
+
+        def crossing(f, g):
+            d0, d1 = take(U, f) - take(U, g), take(V, f) - take(V, g)
+            tau = d0 / (d0 - d1)
+            return jnp.where(jnp.isfinite(tau), jnp.clip(tau, 0.0, 1.0), 0.5)
+
+        f = jnp.argmin(U, axis=-1)
+        g = jnp.argmin(V, axis=-1)
+        same = f == g
+        tau = jnp.where(same, 1.0, crossing(f, g))
+        at_tau = U + tau[:, None] * (V - U)  # every factor's cost where f and g cross
+        at_tau = jnp.where(jnp.isnan(at_tau), jnp.inf, at_tau)
+        m = jnp.argmin(at_tau, axis=-1)
+        c_fg = jnp.where(jnp.isfinite(take(V, f)), take(at_tau, f), take(at_tau, g))
+        middle = (~same) & (m != f) & (m != g) & (take(at_tau, m) < c_fg)
+        tau1 = jnp.where(middle, jnp.minimum(crossing(f, m), tau), tau)
+        tau2 = jnp.where(middle, jnp.maximum(crossing(m, g), tau), tau)
+        m = jnp.where(middle, m, g)
+        return f, m, g, tau1, tau2, U, V
+
+    def _pieces(self, log_wages):
+        f, m, g, tau1, tau2, U, V = self.assign(log_wages)
+        take = lambda M, k: jnp.take_along_axis(M, k[:, None], axis=-1)[:, 0]  # noqa: E731
+        w = self.width
+        pieces = []
+        for k, a, b in ((f, jnp.zeros_like(tau1), tau1), (m, tau1, tau2), (g, tau2, jnp.ones_like(tau2))):
+            u, v = take(U, k), take(V, k)
+            width = w * (b - a)
+            # average of the factor's (linear) log cost over the piece
+            mean = jnp.where(jnp.isfinite(v), u + 0.5 * (a + b) * (v - u), u)
+            pieces.append((k, width, mean, a))
+        return pieces
 
     def evaluate(self, log_wages):
         """Numeraire integral ∫ ln p and the task measure of every factor."""
-        f_left, f_right, tau, c_left, c_mid, c_right = self.assign(log_wages)
-        w = self.width
-        first = w * tau
-        second = w * (1.0 - tau)
-        phi = jnp.sum(jnp.where(first > 0, first * 0.5 * (c_left + c_mid), 0.0)) + jnp.sum(
-            jnp.where(second > 0, second * 0.5 * (c_mid + c_right), 0.0)
-        )
         ks = jnp.arange(self.n_factors)
-        measures = jnp.sum(first[:, None] * (f_left[:, None] == ks) + second[:, None] * (f_right[:, None] == ks), axis=0)
+        phi = 0.0
+        measures = jnp.zeros(self.n_factors)
+        for k, width, mean, _ in self._pieces(log_wages):
+            phi = phi + jnp.sum(jnp.where(width > 0, width * mean, 0.0))
+            measures = measures + jnp.sum(width[:, None] * (k[:, None] == ks), axis=0)
         return phi, measures
 
     def segments(self, log_wages, max_segments: int):
         """Task assignment as fixed-size (boundaries, factors) arrays."""
-        f_left, f_right, tau, *_ = self.assign(log_wages)
-        at_node = jnp.concatenate([jnp.zeros(1, dtype=bool), f_right[:-1] != f_left[1:]])
-        inside = f_left != f_right
-        pos = jnp.stack([self.left, self.left + tau * self.width], axis=1).reshape(-1)
-        after = jnp.stack([f_left, f_right], axis=1).reshape(-1)
-        mask = jnp.stack([at_node, inside], axis=1).reshape(-1)
+        f, m, g, tau1, tau2, _, _ = self.assign(log_wages)
+        at_node = jnp.concatenate([jnp.zeros(1, dtype=bool), g[:-1] != f[1:]])
+        pos = jnp.stack([self.left, self.left + tau1 * self.width, self.left + tau2 * self.width], axis=1).reshape(-1)
+        after = jnp.stack([f, m, g], axis=1).reshape(-1)
+        mask = jnp.stack([at_node, f != m, m != g], axis=1).reshape(-1)
         (idx,) = jnp.nonzero(mask, size=max_segments - 1, fill_value=pos.shape[0])
         valid = idx < pos.shape[0]
         safe = jnp.minimum(idx, pos.shape[0] - 1)
         boundaries = jnp.concatenate([jnp.zeros(1), jnp.where(valid, pos[safe], 1.0), jnp.ones(1)])
-        factors = jnp.concatenate([f_left[:1], jnp.where(valid, after[safe], UNUSED)]).astype(jnp.int32)
+        factors = jnp.concatenate([f[:1], jnp.where(valid, after[safe], UNUSED)]).astype(jnp.int32)
         return boundaries, factors
 
 
@@ -164,8 +187,8 @@ def solve_discretized(economy, technologies=(), options: DiscretizedOptions = Di
     x_b = benchmark_log_wage(e, I_b, theta_b)
     both = jnp.isfinite(grid.ell_left[:, 0]) & jnp.isfinite(grid.ell_left[:, 1])
     ratio = jnp.where(both, grid.ell_left[:, 1] - grid.ell_left[:, 0], jnp.nan)
-    theta_lo = jnp.minimum(jnp.nanmin(ratio), theta_b) - 1.0
-    theta_hi = jnp.maximum(jnp.nanmax(ratio), theta_b) + 1.0
+    theta_lo = jnp.minimum(jnp.nanmin(ratio), theta_b) - 200.0
+    theta_hi = jnp.maximum(jnp.nanmax(ratio), theta_b) + 200.0
     solve = make_nested_solver(evaluate, jnp.log(e.H) - jnp.log(e.L), options.n_outer, options.n_inner)
     x, theta = solve(x_b, theta_b, theta_lo, theta_hi)
     boundaries, factors = grid.segments(log_wages(x, theta), options.max_segments)

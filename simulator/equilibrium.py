@@ -7,12 +7,17 @@ residuals of every equilibrium condition (see ``docs/model.md``):
 ============  =================================================================
 residual      condition
 ============  =================================================================
-labour_L      L market clears: Y·s_L = W_L·L            (eq. 10, relative)
-labour_H      H market clears: Y·s_H = W_H·H            (eq. 11, relative)
+labour_L      L market clears: Y·s_L = W_L·L            (eq. 10, in units of Y)
+labour_H      H market clears: Y·s_H = W_H·H            (eq. 11, in units of Y)
 numeraire     ∫ ln p(i) di = 0                          (price of Y is one)
 zero_profit   Y = W_L L + W_H H + Σ F_j m_j             (final-good sector, relative)
 no_arbitrage  each task uses a cheapest factor          (eqs. 4-5, 9; in logs)
 ============  =================================================================
+
+Every residual is measured in units of output (or, for the numeraire and
+no-arbitrage, in logs), so all are comparable with one tolerance.  A task
+share s is only known to about eps/s in relative terms, which is why the
+labour residuals are not divided by the share itself.
 
 Here Y is computed from the production function (eq. 1) with the allocation
 l = L/s_L, h = H/s_H, m_j = Y s_j / F_j on each factor's tasks, so the
@@ -189,8 +194,8 @@ def finalize(economy, technologies, x, y, boundaries, factors, status, *, widths
 
     residuals = jnp.stack(
         [
-            (Y * shares[L_INDEX] - W_L * economy.L) / (W_L * economy.L),
-            (Y * shares[H_INDEX] - W_H * economy.H) / (W_H * economy.H),
+            (Y * shares[L_INDEX] - W_L * economy.L) / Y,
+            (Y * shares[H_INDEX] - W_H * economy.H) / Y,
             log_price_integral,
             (Y - W_L * economy.L - W_H * economy.H - jnp.sum(jnp.stack([p for p in prices[2:]] or [jnp.zeros(())]) * (m if technologies else 0.0))) / Y,
             _no_arbitrage(log_prod, log_wages, boundaries, factors),

@@ -91,8 +91,10 @@ class SweepSpec(_Strict):
 
 class SolverSpec(_Strict):
     method: Literal["auto", "analytic", "discretized"] = "auto"
-    n_outer: StrictInt = Field(default=20, gt=0)
+    n_outer: StrictInt = Field(default=16, gt=0)
     n_inner: StrictInt = Field(default=3, gt=0)
+    retry_n_outer: StrictInt = Field(default=80, ge=0)
+    retry_n_inner: StrictInt = Field(default=12, ge=0)
     n_traditional: StrictInt = Field(default=80, gt=0)
     n_tasks: StrictInt = Field(default=1024, gt=1)
     max_segments: StrictInt = Field(default=16, ge=4)
@@ -321,7 +323,8 @@ def _build(spec: ScenarioSpec, tech_specs, sweep_values, text: str, source, line
     s = spec.solver
     try:
         solver = SolverOptions(method=s.method, n_outer=s.n_outer, n_inner=s.n_inner, n_traditional=s.n_traditional,
-                               n_tasks=s.n_tasks, max_segments=s.max_segments)
+                               n_tasks=s.n_tasks, max_segments=s.max_segments, retry_n_outer=s.retry_n_outer,
+                               retry_n_inner=s.retry_n_inner)
         from .solve import resolve_method
 
         resolve_method(technologies, s.method)

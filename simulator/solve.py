@@ -24,6 +24,7 @@ from .discretized import DiscretizedOptions, solve_discretized
 from .equilibrium import Equilibrium
 from .errors import ParameterError
 from .params import Economy, ScalingLLM, TraditionalAI, check_admissible
+from .status import Status
 
 METHODS = ("auto", "analytic", "discretized")
 
@@ -33,19 +34,32 @@ class SolverOptions:
     """Options of both routes (all static: they fix array shapes and loop counts)."""
 
     method: str = "auto"
-    n_outer: int = 20
+    n_outer: int = 16
     n_inner: int = 3
     n_traditional: int = 80
     n_tasks: int = 1024
     max_segments: int = 16
+    #: Points still NOT_CONVERGED after the first pass are solved again with these
+    #: larger iteration counts (0 switches the second pass off).
+    retry_n_outer: int = 80
+    retry_n_inner: int = 12
+
+    @property
+    def retry(self) -> "SolverOptions | None":
+        """Options of the second pass, or None when it is switched off."""
+        if self.retry_n_outer == 0 or self.retry_n_inner == 0:
+            return None
+        return dataclasses.replace(self, n_outer=self.retry_n_outer, n_inner=self.retry_n_inner,
+                                   n_traditional=max(self.n_traditional, 2 * self.retry_n_outer), retry_n_outer=0)
 
     def __post_init__(self):
         if self.method not in METHODS:
             raise ParameterError(f"solver.method: must be one of {METHODS}, got {self.method!r}")
-        for name in ("n_outer", "n_inner", "n_traditional", "n_tasks", "max_segments"):
+        for name in ("n_outer", "n_inner", "n_traditional", "n_tasks", "max_segments", "retry_n_outer", "retry_n_inner"):
             value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ParameterError(f"solver.{name}: must be a positive integer, got {value!r}")
+            minimum = 0 if name.startswith("retry") else 1
+            if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+                raise ParameterError(f"solver.{name}: must be an integer >= {minimum}, got {value!r}")
         if self.max_segments < 4:
             raise ParameterError(f"solver.max_segments: must be >= 4, got {self.max_segments}")
 
@@ -110,14 +124,19 @@ def solve(economy: Economy, technologies: Sequence = (), *, options: SolverOptio
         options = dataclasses.replace(options, method=method)
     technologies = tuple(technologies)
     check_admissible(economy, technologies)
-    fn = _compiled(_structure(economy, technologies), options, False)
-    return fn(_as_f64(economy), _as_f64(technologies))
+    args = (_as_f64(economy), _as_f64(technologies))
+    result = _compiled(_structure(economy, technologies), options, False)(*args)
+    if int(result.status) == Status.NOT_CONVERGED and options.retry is not None:
+        result = _compiled(_structure(economy, technologies), options.retry, False)(*args)
+    return result
 
 
 def solve_batch(economy: Economy, technologies: Sequence = (), *, options: SolverOptions | None = None) -> Equilibrium:
     """Solve a batch: every numeric field broadcasts to one shape ``B``; results have leading shape ``B``.
 
-    Each point gets its own status code; a failure at one point never affects another.
+    Each point gets its own status code; a failure at one point never affects
+    another.  Points left NOT_CONVERGED by the first pass are solved again with
+    ``options.retry`` (in power-of-two buckets, so few shapes are compiled).
     """
     options = options or SolverOptions()
     technologies = tuple(technologies)
@@ -126,8 +145,21 @@ def solve_batch(economy: Economy, technologies: Sequence = (), *, options: Solve
     arrays = [np.asarray(v, dtype=np.float64) for v in leaves]
     shape = np.broadcast_shapes(*(a.shape for a in arrays))
     size = int(np.prod(shape)) if shape else 1
-    flat = [jnp.asarray(np.broadcast_to(a, shape).reshape(size)) for a in arrays]
-    econ_b, techs_b = jax.tree_util.tree_unflatten(treedef, flat)
-    fn = _compiled(_structure(economy, technologies), options, True)
-    result = fn(econ_b, techs_b)
+    flat = [np.ascontiguousarray(np.broadcast_to(a, shape).reshape(size)) for a in arrays]
+    structure = _structure(economy, technologies)
+    econ_b, techs_b = jax.tree_util.tree_unflatten(treedef, [jnp.asarray(a) for a in flat])
+    result = _compiled(structure, options, True)(econ_b, techs_b)
+    if options.retry is not None:
+        todo = np.flatnonzero(np.asarray(result.status) == Status.NOT_CONVERGED)
+        if todo.size:
+            bucket = 1 << int(np.ceil(np.log2(todo.size)))
+            padded = np.concatenate([todo, np.full(bucket - todo.size, todo[0])])
+            econ_r, techs_r = jax.tree_util.tree_unflatten(treedef, [jnp.asarray(a[padded]) for a in flat])
+            again = _compiled(structure, options.retry, True)(econ_r, techs_r)
+            def merge(full, part):
+                merged = np.array(full)
+                merged[todo] = np.asarray(part)[: todo.size]
+                return jnp.asarray(merged)
+
+            result = jax.tree_util.tree_map(merge, result, again)
     return jax.tree_util.tree_map(lambda v: v.reshape(shape + v.shape[1:]), result)

@@ -8,7 +8,7 @@ jax.config.update("jax_enable_x64", True)
 
 # Deterministic example generation, so a CI failure reproduces locally.
 settings.register_profile(
-    "ci", derandomize=True, deadline=None, max_examples=150, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+    "ci", derandomize=True, database=None, deadline=None, max_examples=150, suppress_health_check=[HealthCheck.too_slow], print_blob=True
 )
 settings.register_profile("dev", deadline=None, max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -147,11 +147,29 @@ def test_llm_any_window_any_price_residuals(e, p, I_lo, width_u, F):
     check_residuals(eq)
 
 
+def models_only_log_cost(e, trad, F, A_bar, D, I_lo, I_hi, n=20000):
+    """∫ ln(min model unit cost) di: output is unbounded when this is <= 0 (midpoint rule)."""
+    i = (np.arange(n) + 0.5) / n
+    cost = np.log(trad.F / trad.A_bar) - trad.mu * np.log1p(-i)
+    if D < 1:
+        inside = (i >= I_lo) & (i <= I_hi)
+        kappa = math.log(F / A_bar) - e.eta * math.log1p(-D)
+        cost = np.where(inside, np.minimum(cost, kappa), cost)
+    return cost.mean()
+
+
 @given(economies, llm_shapes, floats(0.0, 0.9), floats(0.0, 1.0), log_uniform(0.05, 5.0))
 def test_general_route_residuals(e, p, I_lo, width_u, F):
-    """The discretised route satisfies its own equilibrium conditions to 1e-10."""
+    """The discretised route satisfies its own equilibrium conditions to 1e-10.
+
+    Points within 0.25 of the unbounded frontier are excluded (docs/model.md,
+    numerical limits): there wages explode and a factor survives only in a
+    sliver at the singular end of the task line, finer than the grid.
+    """
     I_hi = I_lo + (1 - I_lo) * (0.05 + 0.95 * width_u)
-    techs = [TraditionalAI(A_bar=2.0, mu=e.eta + 1.0, F=2.0), ScalingLLM(F=F, I_lo=I_lo, I_hi=I_hi, **p)]
+    trad = TraditionalAI(A_bar=2.0, mu=e.eta + 1.0, F=2.0)
+    assume(models_only_log_cost(e, trad, F, p["A_bar"], divergence(p), I_lo, I_hi) > 0.25)
+    techs = [trad, ScalingLLM(F=F, I_lo=I_lo, I_hi=I_hi, **p)]
     eq = solve(e, techs, options=SolverOptions(method="discretized", n_tasks=256))
     if int(eq.status) == Status.UNBOUNDED:
         return
