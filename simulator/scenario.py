@@ -117,6 +117,9 @@ class ScenarioSpec(_Strict):
     sweep: SweepSpec | None = None
     solver: SolverSpec = SolverSpec()
     outputs: OutputSpec = OutputSpec()
+    #: sections validated by other modules (see :func:`validate_section`)
+    dynamics: dict[StrictStr, Any] | None = None
+    execution: dict[StrictStr, Any] | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -140,6 +143,10 @@ class Scenario:
     outputs: OutputSpec
     text: str
     path: str | None
+    #: raw 'dynamics' and 'execution' sections (None when absent)
+    sections: dict = dataclasses.field(default_factory=dict)
+    #: key path -> line number in the file
+    lines: dict = dataclasses.field(default_factory=dict, repr=False)
 
     @property
     def dims(self) -> tuple[str, ...]:
@@ -337,6 +344,7 @@ def _build(spec: ScenarioSpec, tech_specs, sweep_values, text: str, source, line
         name=spec.name, description=spec.description, economy=economy, technologies=technologies,
         sweep_mode=mode, axes=axes, log_axes=frozenset(log_axes), solver=solver, chunk_size=s.chunk_size,
         outputs=spec.outputs, text=text, path=source,
+        sections={"dynamics": spec.dynamics, "execution": spec.execution}, lines=lines,
     )
     # every swept value must be admissible too
     for pname, arr in axes.items():
@@ -345,6 +353,23 @@ def _build(spec: ScenarioSpec, tech_specs, sweep_values, text: str, source, line
         except ParameterError as exc:
             fail(f"swept values: {exc}", ("sweep", "parameters", pname))
     return scenario
+
+
+def validate_section(scenario: Scenario, name: str, model):
+    """Validate the raw section ``name`` ('dynamics' or 'execution') with a pydantic ``model``.
+
+    Returns the model instance, or None when the section is absent.  Errors
+    are :class:`ScenarioError` with the scenario's file, line and full key.
+    """
+    raw = scenario.sections.get(name)
+    if raw is None:
+        return None
+    return _validate(model, raw, (name,), scenario.path, scenario.lines)
+
+
+def scenario_error(scenario: Scenario, message: str, loc: tuple) -> ScenarioError:
+    """A :class:`ScenarioError` pointing at key path ``loc`` of the scenario file."""
+    return ScenarioError(message, file=scenario.path, line=_nearest_line(scenario.lines, loc), key=_dotted(loc))
 
 
 def _resolve_name(name: str, technologies, fail):
