@@ -21,7 +21,7 @@ from jax.scipy.special import xlogy
 from .equilibrium import Equilibrium, finalize
 from .factors import H_INDEX, L_INDEX
 from .params import Economy, ScalingLLM, TraditionalAI
-from .rootfind import make_nested_solver, safeguarded_newton
+from .rootfind import make_nested_solver, make_newton_solver, safeguarded_newton
 from .status import Status
 
 M_INDEX = 2
@@ -31,6 +31,7 @@ M_INDEX = 2
 class AnalyticOptions:
     """Iteration counts of the semi-analytic route (fixed, so batches vectorise)."""
 
+    strategy: str = "nested"
     n_outer: int = 40
     n_inner: int = 6
     n_traditional: int = 80
@@ -250,7 +251,10 @@ def scaling_llm(economy: Economy, tech: ScalingLLM, options: AnalyticOptions = A
     def evaluate(x, theta):
         return _llm_evaluate(e, tech, safe_log_kappa, x, theta)
 
-    solve = make_nested_solver(evaluate, jnp.log(e.H) - jnp.log(e.L), options.n_outer, options.n_inner)
+    if options.strategy == "newton":
+        solve = make_newton_solver(evaluate, jnp.log(e.H) - jnp.log(e.L), options.n_outer)
+    else:
+        solve = make_nested_solver(evaluate, jnp.log(e.H) - jnp.log(e.L), options.n_outer, options.n_inner)
     centre = jnp.log(e.A_H) - jnp.log(e.A_L)
     x, theta = solve(x_b, theta_b, centre - 30.0 * e.eta, centre + 30.0 * e.eta)
     x = jnp.where(adopted, x, x_b)

@@ -241,10 +241,15 @@ def _register_subpackages() -> None:
     from empirics.aggregation.cli import register as register_aggregation
     from empirics.postings.cli import register as register_postings
     from empirics.scoring.cli import register as register_scoring
+    from calibration.cli import register as register_calibration
 
     register_scoring(app)
+    register_calibration(app)
     register_aggregation(app)
     register_postings(app)
+    from .market.cli import register as register_market
+
+    register_market(app)
 
 
 def main() -> None:

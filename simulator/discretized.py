@@ -26,7 +26,7 @@ import jax.numpy as jnp
 from .analytic import benchmark_log_wage, benchmark_threshold, economy_admissible
 from .equilibrium import UNUSED, Equilibrium, finalize
 from .factors import log_productivities
-from .rootfind import make_nested_solver
+from .rootfind import make_nested_solver, make_newton_solver
 from .status import Status
 
 
@@ -35,6 +35,7 @@ class DiscretizedOptions:
     """Grid and iteration counts of the discretised route."""
 
     n_tasks: int = 1024
+    strategy: str = "nested"
     n_outer: int = 40
     n_inner: int = 6
     max_segments: int = 16
@@ -189,7 +190,10 @@ def solve_discretized(economy, technologies=(), options: DiscretizedOptions = Di
     ratio = jnp.where(both, grid.ell_left[:, 1] - grid.ell_left[:, 0], jnp.nan)
     theta_lo = jnp.minimum(jnp.nanmin(ratio), theta_b) - 200.0
     theta_hi = jnp.maximum(jnp.nanmax(ratio), theta_b) + 200.0
-    solve = make_nested_solver(evaluate, jnp.log(e.H) - jnp.log(e.L), options.n_outer, options.n_inner)
+    if options.strategy == "newton":
+        solve = make_newton_solver(evaluate, jnp.log(e.H) - jnp.log(e.L), options.n_outer)
+    else:
+        solve = make_nested_solver(evaluate, jnp.log(e.H) - jnp.log(e.L), options.n_outer, options.n_inner)
     x, theta = solve(x_b, theta_b, theta_lo, theta_hi)
     boundaries, factors = grid.segments(log_wages(x, theta), options.max_segments)
     ok = economy_admissible(e)

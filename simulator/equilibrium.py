@@ -11,7 +11,8 @@ labour_L      L market clears: Y·s_L = W_L·L            (eq. 10, in units of Y
 labour_H      H market clears: Y·s_H = W_H·H            (eq. 11, in units of Y)
 numeraire     ∫ ln p(i) di = 0                          (price of Y is one)
 zero_profit   Y = W_L L + W_H H + Σ F_j m_j             (final-good sector, relative)
-no_arbitrage  each task uses a cheapest factor          (eqs. 4-5, 9; in logs)
+no_arbitrage  each task uses a cheapest factor          (eqs. 4-5, 9; in logs; at segment
+              midpoints and one-sidedly at every switch point)
 ============  =================================================================
 
 Every residual is measured in units of output (or, for the numeraire and
@@ -110,11 +111,12 @@ def compact_segments(boundaries, factors, widths=None):
     if widths is None:
         widths = jnp.maximum(ends - starts, 0.0)
     keep = (widths > 0) & (ends > starts) & (factors != UNUSED)
-    order = jnp.argsort(jnp.where(keep, 0, 1), stable=True)
-    kept = keep[order]
-    new_factors = jnp.where(kept, factors[order], UNUSED)
-    new_ends = jnp.where(kept, ends[order], 1.0)
-    new_widths = jnp.where(kept, widths[order], 0.0)
+    # stable partition without a sort: kept segments first, in order
+    n_kept = jnp.sum(keep)
+    target = jnp.where(keep, jnp.cumsum(keep) - 1, n_kept + jnp.cumsum(~keep) - 1)
+    new_factors = jnp.full_like(factors, UNUSED).at[target].set(jnp.where(keep, factors, UNUSED))
+    new_ends = jnp.ones_like(ends).at[target].set(jnp.where(keep, ends, 1.0))
+    new_widths = jnp.zeros_like(widths).at[target].set(jnp.where(keep, widths, 0.0))
     return jnp.concatenate([boundaries[:1], new_ends]), new_factors, new_widths
 
 
@@ -129,9 +131,9 @@ def _no_arbitrage(log_prod, log_wages, boundaries, factors):
     widths = ends - starts
     used = (factors != UNUSED) & (widths > 0)
     # interior samples of each segment
-    fracs = jnp.array([0.25, 0.5, 0.75])
+    fracs = jnp.array([0.5])
     points = starts[:, None] + fracs[None, :] * widths[:, None]
-    log_cost = log_wages - log_prod(points)  # (S, 3, K)
+    log_cost = log_wages - log_prod(points)  # (S, 1, K)
     assigned = jnp.take_along_axis(log_cost, jnp.clip(factors, 0)[:, None, None], axis=-1)[..., 0]
     excess = jnp.where(used[:, None], assigned - jnp.min(log_cost, axis=-1), 0.0)
     worst = jnp.max(excess)

@@ -231,6 +231,11 @@ class ScalingLLM(_Validated):
 
     def log_productivity(self, i, eta):
         """ln(Ā α_M(i)) = ln Ā + η ln(1 - D(i)); -inf where N(i) = 0 or D(i) >= 1."""
+        if self.data is None:  # constant on the window: one divergence, not one per task
+            i = jnp.asarray(i, dtype=jnp.float64)
+            D = self.divergence_on_window
+            level = jnp.where(D < 1, jnp.log(self.A_bar) + eta * jnp.log1p(-jnp.where(D < 1, D, 0.0)), -jnp.inf)
+            return jnp.where((i >= self.I_lo) & (i <= self.I_hi), level, -jnp.inf)
         D = scaling_divergence(self.C, self.a, self.alpha, self.b, self.beta, self.G, self.data_profile(i))
         usable = D < 1
         return jnp.where(usable, jnp.log(self.A_bar) + eta * jnp.log1p(-jnp.where(usable, D, 0.0)), -jnp.inf)

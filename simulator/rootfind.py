@@ -106,3 +106,41 @@ def make_nested_solver(evaluate, log_supply_ratio, n_outer: int, n_inner: int):
         return x, theta
 
     return solve
+
+
+def make_newton_solver(evaluate, log_supply_ratio, n_iter: int, max_step: float = 2.0):
+    """Return ``solve(x0, θ0, θ_lo, θ_hi) -> (x, θ)`` by joint Newton steps on [M4]-[M5].
+
+    The fast first pass: each step solves the 2x2 linear system of
+    ∫ ln p = 0 and g = 0 in (x, θ).  ∂φ/∂x = s_L + s_H and ∂φ/∂θ = s_H follow
+    from the envelope theorem; the derivatives of g = θ + ln H - ln L + ln s_L
+    - ln s_H come from forward-mode autodiff.  Steps are capped at ``max_step``
+    in each coordinate and θ is kept inside the bracket.  There is no global
+    guarantee: points it leaves unconverged are flagged by their residuals and
+    solved again by :func:`make_nested_solver`.
+    """
+
+    def log_ratio(x, theta):
+        _, s_L, s_H = evaluate(x, theta)
+        return jnp.log(s_L) - jnp.log(s_H)
+
+    def solve(x0, theta0, theta_lo, theta_hi):
+        def body(_, carry):
+            x, theta = carry
+            phi, s_L, s_H = evaluate(x, theta)
+            h, dh_dx = jax.jvp(lambda u: log_ratio(u, theta), (x,), (jnp.ones_like(x),))
+            _, dh_dt = jax.jvp(lambda v: log_ratio(x, v), (theta,), (jnp.ones_like(theta),))
+            g = theta + log_supply_ratio + h
+            a11, a12 = s_L + s_H, s_H
+            a21, a22 = dh_dx, 1.0 + dh_dt
+            det = a11 * a22 - a12 * a21
+            dx = (-phi * a22 + g * a12) / det
+            dt = (-g * a11 + phi * a21) / det
+            good = jnp.isfinite(dx) & jnp.isfinite(dt)
+            dx = jnp.where(good, jnp.clip(dx, -max_step, max_step), 0.0)
+            dt = jnp.where(good, jnp.clip(dt, -max_step, max_step), 0.0)
+            return x + dx, jnp.clip(theta + dt, theta_lo, theta_hi)
+
+        return jax.lax.fori_loop(0, n_iter, body, (x0, theta0))
+
+    return solve

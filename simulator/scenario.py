@@ -91,7 +91,8 @@ class SweepSpec(_Strict):
 
 class SolverSpec(_Strict):
     method: Literal["auto", "analytic", "discretized"] = "auto"
-    n_outer: StrictInt = Field(default=16, gt=0)
+    strategy: Literal["nested", "newton"] = "nested"
+    n_outer: StrictInt = Field(default=12, gt=0)
     n_inner: StrictInt = Field(default=3, gt=0)
     retry_n_outer: StrictInt = Field(default=80, ge=0)
     retry_n_inner: StrictInt = Field(default=12, ge=0)
@@ -329,7 +330,7 @@ def _build(spec: ScenarioSpec, tech_specs, sweep_values, text: str, source, line
             fail("a sweep needs at least one parameter", ("sweep", "parameters"))
     s = spec.solver
     try:
-        solver = SolverOptions(method=s.method, n_outer=s.n_outer, n_inner=s.n_inner, n_traditional=s.n_traditional,
+        solver = SolverOptions(method=s.method, strategy=s.strategy, n_outer=s.n_outer, n_inner=s.n_inner, n_traditional=s.n_traditional,
                                n_tasks=s.n_tasks, max_segments=s.max_segments, retry_n_outer=s.retry_n_outer,
                                retry_n_inner=s.retry_n_inner)
         from .solve import resolve_method

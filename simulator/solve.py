@@ -34,7 +34,10 @@ class SolverOptions:
     """Options of both routes (all static: they fix array shapes and loop counts)."""
 
     method: str = "auto"
-    n_outer: int = 16
+    #: first pass: "nested" (safeguarded premium iteration around a level solve; robust)
+    #: or "newton" (joint Newton steps in both wages; fewer evaluations, no global guarantee)
+    strategy: str = "nested"
+    n_outer: int = 12
     n_inner: int = 3
     n_traditional: int = 80
     n_tasks: int = 1024
@@ -49,12 +52,14 @@ class SolverOptions:
         """Options of the second pass, or None when it is switched off."""
         if self.retry_n_outer == 0 or self.retry_n_inner == 0:
             return None
-        return dataclasses.replace(self, n_outer=self.retry_n_outer, n_inner=self.retry_n_inner,
+        return dataclasses.replace(self, strategy="nested", n_outer=self.retry_n_outer, n_inner=self.retry_n_inner,
                                    n_traditional=max(self.n_traditional, 2 * self.retry_n_outer), retry_n_outer=0)
 
     def __post_init__(self):
         if self.method not in METHODS:
             raise ParameterError(f"solver.method: must be one of {METHODS}, got {self.method!r}")
+        if self.strategy not in ("newton", "nested"):
+            raise ParameterError(f"solver.strategy: must be 'newton' or 'nested', got {self.strategy!r}")
         for name in ("n_outer", "n_inner", "n_traditional", "n_tasks", "max_segments", "retry_n_outer", "retry_n_inner"):
             value = getattr(self, name)
             minimum = 0 if name.startswith("retry") else 1
@@ -89,10 +94,12 @@ def _single_point_solver(technologies: Sequence, options: SolverOptions):
     method = resolve_method(technologies, options.method)
     if method == "discretized":
         opts = DiscretizedOptions(
-            n_tasks=options.n_tasks, n_outer=options.n_outer, n_inner=options.n_inner, max_segments=options.max_segments
+            n_tasks=options.n_tasks, n_outer=options.n_outer, n_inner=options.n_inner, max_segments=options.max_segments,
+            strategy=options.strategy,
         )
         return lambda e, techs: solve_discretized(e, techs, opts)
-    opts = analytic.AnalyticOptions(n_outer=options.n_outer, n_inner=options.n_inner, n_traditional=options.n_traditional)
+    opts = analytic.AnalyticOptions(n_outer=options.n_outer, n_inner=options.n_inner, n_traditional=options.n_traditional,
+                                    strategy=options.strategy)
     if len(technologies) == 0:
         return lambda e, techs: analytic.benchmark(e)
     if isinstance(technologies[0], TraditionalAI):
