@@ -1,0 +1,156 @@
+"""Run every benchmark of the project: ``python -m benchmarks [--quick] [--only NAME ...]``.
+
+Writes ``benchmarks/results/`` (a Markdown table, JSON rows, log-log plots of
+cost against work with fitted exponents) and regenerates the README's
+performance section between its markers.  Every figure is a ratio against a
+baseline measured in the same run, next to the absolute number; compile time
+is reported apart from run time.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+SUITES = {
+    "engine": "benchmarks.engine",
+    "market": "benchmarks.bench_market",
+    "postings": "benchmarks.bench_postings",
+    "scoring": "benchmarks.bench_scoring",
+    "aggregation": "benchmarks.bench_aggregation",
+    "calibration": "benchmarks.bench_calibration",
+}
+ROOT = Path(__file__).resolve().parents[1]
+START, END = "<!-- performance:start -->", "<!-- performance:end -->"
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        import jax
+
+        backend = f"JAX {jax.__version__} on {jax.default_backend()} ({', '.join(str(d) for d in jax.devices())})"
+    except Exception as exc:  # pragma: no cover - reported, not hidden
+        backend = f"JAX unavailable: {exc}"
+    return f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}; {backend}"
+
+
+def exponent(rows: list[dict]) -> float | None:
+    """Slope of log(seconds) on log(work): how cost grows with work."""
+    import numpy as np
+
+    pts = [(r["work"], r["seconds"]) for r in rows if r.get("seconds")]
+    if len(pts) < 2:
+        return None
+    w, s = np.log([p[0] for p in pts]), np.log([p[1] for p in pts])
+    return float(np.polyfit(w, s, 1)[0])
+
+
+def fmt(v, digits=3):
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:.{digits}g}"
+    return f"{v:,}" if isinstance(v, int) else str(v)
+
+
+def table(rows: list[dict]) -> str:
+    lines = ["| benchmark | work | time (s) | compile (s) | rate (/s) | baseline | baseline (s) | speed-up |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(
+            f"| {r['name']} | {fmt(r['work'])} {r.get('unit', '')} | {fmt(r['seconds'])} | {fmt(r.get('compile_seconds'))} | "
+            f"{fmt(r.get('rate'))} | {r.get('baseline') or '–'} | {fmt(r.get('baseline_seconds'))} | "
+            f"{fmt(r.get('ratio'))}{'×' if r.get('ratio') else ''} |"
+        )
+    return "\n".join(lines)
+
+
+def plots(rows: list[dict], folder: Path) -> list[tuple[str, float | None, Path]]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(r["name"], []).append(r)
+    out = []
+    for name, rs in groups.items():
+        k = exponent(rs)
+        if k is None:
+            continue
+        fig, ax = plt.subplots(figsize=(4.8, 3.6), constrained_layout=True)
+        ax.loglog([r["work"] for r in rs], [r["seconds"] for r in rs], "o-", label="this project")
+        if all(r.get("baseline_seconds") for r in rs):
+            ax.loglog([r["work"] for r in rs], [r["baseline_seconds"] for r in rs], "s--", label=rs[0]["baseline"])
+        ax.set_xlabel(rs[0].get("unit", "work"))
+        ax.set_ylabel("seconds")
+        ax.set_title(f"{name}\ncost ∝ work^{k:.2f}", fontsize=9)
+        ax.legend(fontsize=7)
+        path = folder / (name.replace(" ", "_").replace(",", "").replace("=", "") + ".png")
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        out.append((name, k, path))
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes (minutes, not tens of minutes)")
+    parser.add_argument("--only", nargs="*", choices=sorted(SUITES), help="run only these suites")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument("--no-readme", action="store_true", help="leave README.md alone")
+    parser.add_argument("--no-plots", action="store_true", help="write the table only")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    rows, skipped = [], []
+    for suite in args.only or SUITES:
+        try:
+            module = importlib.import_module(SUITES[suite])
+        except ModuleNotFoundError as exc:
+            skipped.append(f"{suite} ({exc.name} not available)")
+            continue
+        t0 = time.perf_counter()
+        print(f"[{suite}] running ...", file=sys.stderr, flush=True)
+        got = module.run(quick=args.quick)
+        for r in got:
+            r.setdefault("suite", suite)
+        rows += got
+        print(f"[{suite}] {len(got)} rows in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+    desc = machine()
+    figs = [] if args.no_plots else plots(rows, args.out)
+    md = [f"Machine: {desc}.", f"Run: {'quick' if args.quick else 'full'}, {time.strftime('%Y-%m-%d')}.", "", table(rows), ""]
+    if figs:
+        md += ["Growth of cost with work (slope of log time on log work):", ""]
+        md += [f"- {name}: exponent {k:.2f} ([plot](benchmarks/results/{p.name}))" for name, k, p in figs]
+    if skipped:
+        md += ["", "Not run: " + "; ".join(skipped) + "."]
+    text = "\n".join(md) + "\n"
+    (args.out / "results.md").write_text(text)
+    (args.out / "results.json").write_text(json.dumps({"machine": desc, "quick": args.quick, "rows": rows}, indent=1, default=str))
+    print(text)
+    readme = ROOT / "README.md"
+    if not args.no_readme and readme.exists():
+        body = readme.read_text()
+        if START in body and END in body:
+            head, rest = body.split(START, 1)
+            _, tail = rest.split(END, 1)
+            readme.write_text(head + START + "\n" + text + END + tail)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
