@@ -96,6 +96,10 @@ class Grid:
         """
         U = log_wages - self.ell_left  # (C, K) log unit costs, +inf where unavailable
         V = log_wages - self.ell_right
+        # a factor unavailable at either end of a cell is unavailable in all of it (as in the interpolant)
+        available = jnp.isfinite(U) & jnp.isfinite(V)
+        U = jnp.where(available, U, jnp.inf)
+        V = jnp.where(available, V, jnp.inf)
         take = lambda M, f: jnp.take_along_axis(M, f[:, None], axis=-1)[:, 0]  # noqa: E731
 
         def crossing(f, g):
