@@ -1,0 +1,45 @@
+"""``llm-labor calibrate CONFIG.yaml``: fit the free parameters to the moments and write a report."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("calibrate")
+    def calibrate_command(
+        config: Path = typer.Argument(..., help="Calibration config YAML, e.g. calibration/configs/us_oews.yaml."),
+        out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output folder (default: the config's output.directory, else outputs/calibration/<name>)."),
+        draws: Optional[int] = typer.Option(None, "--draws", help="Bootstrap draws (overrides the config)."),
+        plots: bool = typer.Option(True, "--plots/--no-plots", help="Write PNG plots."),
+    ) -> None:
+        """Calibrate the task model to wage-exposure moments (SMM with JAX derivatives); write report.md and results.json."""
+        import simulator  # noqa: F401  (float64)
+        from simulator.errors import LLMLaborError
+
+        from .config import load_config
+        from .run import calibrate, write_outputs
+
+        try:
+            cfg = load_config(config)
+            if draws is not None and draws < 0:
+                raise typer.BadParameter("--draws must be >= 0")
+            res = calibrate(cfg, draws=draws)
+        except LLMLaborError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2)
+        folder = out or cfg.output_dir or Path("outputs") / "calibration" / cfg.name
+        written = write_outputs(res, folder, plots=plots and cfg.plots)
+        typer.echo(f"{res['name']}: {res['data_label']}")
+        for p in res["parameters"]:
+            cb = p["ci_bootstrap"]
+            ci = f", {int(round(100 * res['bootstrap']['ci_level']))}% bootstrap CI {cb[0]:.4g} to {cb[1]:.4g}" if cb else ""
+            typer.echo(f"  {p['name']} = {p['estimate']:.4g} (se {p['se_delta']:.3g}{ci})")
+        for m in res["moments"]:
+            typer.echo(f"  {m['moment']}: data {m['data']:.4g} (se {m['se']:.3g}), model {m['model']:.4g}")
+        for w in res["warnings"]:
+            typer.echo(f"  warning: {w}")
+        for p in written:
+            typer.echo(f"wrote {p}")

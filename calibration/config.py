@@ -1,0 +1,271 @@
+"""Calibration configs (YAML): validated strictly, errors name the file, line, key and condition.
+
+Schema (``docs/calibration.md``)::
+
+    name: us_oews
+    description: ...
+    data_label: "US real data: ..."          # stated in the report and the JSON
+    scenario: ../../scenarios/llm_scaling.yaml # relative to this file
+    moments_file: ../data/moments_us.json     # relative to this file (optional if no moment needs it)
+    parameters:                               # free parameters; the rest come from the scenario
+      eta: {start: 1.0, lower: 0.05, upper: 2.5, log_scale: false}
+    moments:
+      - {kind: wage_exposure_slope, weighted: true}
+      - {kind: exposed_share, cutoff: 0.3, weighted: true}
+      - {kind: skill_premium, value: 0.45, se: 0.05}
+      - {kind: employment_growth_slope, weighted: true}
+      - {kind: custom, function: "pkg.mod:fn", value: 0.1, se: 0.02, label: my moment}
+    weighting: diagonal                       # diagonal | identity | optimal
+    bootstrap: {draws: 1000, seed: 0, ci_level: 0.90}
+    profile: {points: 81, flat_threshold: 2.706}
+    output: {directory: outputs/calibration/us_oews}
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, ValidationError
+
+from .errors import CalibrationError
+from .moments import KINDS, NO_COUNTERPART, Moment, build_moment
+
+Number = Union[StrictInt, StrictFloat]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ParameterSpec(_Strict):
+    start: Number
+    lower: Number
+    upper: Number
+    log_scale: StrictBool = False
+
+
+class MomentSpec(_Strict):
+    kind: StrictStr
+    weighted: StrictBool = True
+    cutoff: Number | None = None
+    value: Number | None = None
+    se: Number | None = None
+    function: StrictStr | None = None
+    label: StrictStr | None = None
+
+
+class BootstrapSpec(_Strict):
+    draws: StrictInt = Field(default=1000, ge=0)
+    seed: StrictInt = 0
+    ci_level: Number = Field(default=0.90, gt=0, lt=1)
+
+
+class ProfileSpec(_Strict):
+    points: StrictInt = Field(default=81, ge=5)
+    flat_threshold: Number = Field(default=2.706, gt=0)
+
+
+class OutputSpec(_Strict):
+    directory: StrictStr | None = None
+    plots: StrictBool = True
+
+
+class CalibrationSpec(_Strict):
+    name: StrictStr
+    description: StrictStr = ""
+    data_label: StrictStr
+    scenario: StrictStr
+    moments_file: StrictStr | None = None
+    parameters: dict[StrictStr, ParameterSpec] = Field(default_factory=lambda: {})
+    moments: list[MomentSpec] = Field(min_length=1)
+    weighting: Literal["diagonal", "identity", "optimal"] = "diagonal"
+    bootstrap: BootstrapSpec = BootstrapSpec()
+    profile: ProfileSpec = ProfileSpec()
+    output: OutputSpec = OutputSpec()
+
+
+@dataclasses.dataclass(frozen=True)
+class CalibrationConfig:
+    name: str
+    description: str
+    data_label: str
+    scenario_path: Path
+    moments_path: Path | None
+    names: tuple[str, ...]
+    start: tuple[float, ...]
+    lower: tuple[float, ...]
+    upper: tuple[float, ...]
+    log_scale: tuple[bool, ...]
+    moments: tuple[Moment, ...]
+    weighting: str
+    draws: int
+    seed: int
+    ci_level: float
+    profile_points: int
+    flat_threshold: float
+    output_dir: Path | None
+    plots: bool
+    text: str
+    path: str | None
+    scenario: Any  # simulator.scenario.Scenario
+
+
+def _line_map(text: str) -> dict[tuple, int]:
+    lines: dict[tuple, int] = {}
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError:
+        return lines
+
+    def walk(node, path):
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                lines[path + (key.value,)] = key.start_mark.line + 1
+                walk(value, path + (key.value,))
+        elif isinstance(node, yaml.SequenceNode):
+            for k, item in enumerate(node.value):
+                lines[path + (k,)] = item.start_mark.line + 1
+                walk(item, path + (k,))
+
+    if root is not None:
+        walk(root, ())
+    return lines
+
+
+def _line(lines, loc) -> int | None:
+    loc = tuple(loc)
+    while loc:
+        if loc in lines:
+            return lines[loc]
+        loc = loc[:-1]
+    return None
+
+
+def _dotted(loc) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+def load_config(path: str | Path) -> CalibrationConfig:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CalibrationError(f"cannot read calibration config: {exc.strerror}", file=str(path)) from exc
+    return parse_config(text, source=str(path), base=path.parent)
+
+
+def parse_config(text: str, *, source: str | None = None, base: Path | None = None) -> CalibrationConfig:
+    """Validate config text; relative paths are resolved against ``base`` (the config's folder)."""
+    from simulator.errors import LLMLaborError
+    from simulator.params import Economy, ScalingLLM
+    from simulator.scenario import load_scenario
+
+    base = Path(base) if base is not None else Path.cwd()
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise CalibrationError(f"invalid YAML: {getattr(exc, 'problem', exc)}", file=source, line=mark.line + 1 if mark else None) from exc
+    if not isinstance(raw, dict):
+        raise CalibrationError("a calibration config must be a mapping of keys to values", file=source, line=1)
+    lines = _line_map(text)
+    try:
+        spec = CalibrationSpec.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        elif err["type"] == "missing":
+            msg = "required key is missing"
+        raise CalibrationError(f"{msg} (input: {err.get('input')!r})" if err["type"] not in ("missing",) else msg,
+                               file=source, line=_line(lines, loc), key=_dotted(loc)) from None
+
+    def fail(msg, *loc):
+        raise CalibrationError(msg, file=source, line=_line(lines, loc), key=_dotted(loc))
+
+    scenario_path = (base / spec.scenario).resolve() if not Path(spec.scenario).is_absolute() else Path(spec.scenario)
+    if not scenario_path.is_file():
+        fail(f"scenario file not found: {scenario_path}", "scenario")
+    try:
+        scenario = load_scenario(scenario_path)
+    except LLMLaborError as exc:
+        fail(f"scenario is invalid: {exc}", "scenario")
+    llms = [t for t in scenario.technologies if isinstance(t, ScalingLLM) and t.uses_window]
+    if len(scenario.technologies) != 1 or not llms:
+        fail("the moment map needs a scenario with exactly one windowed LLM technology (kind: llm); "
+             f"{scenario_path.name} has {len(scenario.technologies)} technologies", "scenario")
+    tech = llms[0]
+    moments_path = None
+    if spec.moments_file is not None:
+        moments_path = (base / spec.moments_file).resolve() if not Path(spec.moments_file).is_absolute() else Path(spec.moments_file)
+        if not moments_path.is_file():
+            fail(f"moments file not found: {moments_path}", "moments_file")
+
+    # free parameters: default η alone
+    params = dict(spec.parameters) or {"eta": ParameterSpec(start=float(scenario.economy.eta), lower=0.05, upper=5.0)}
+    known = ["eta", "A_L", "A_H", "L", "H"] + [f"{tech.name}.{f}" for f in ("A_bar", "F", "C", "a", "alpha", "b", "beta", "G", "N_bar", "I_lo", "I_hi")]
+    names, start, lower, upper, logs = [], [], [], [], []
+    for name, p in params.items():
+        if name not in known:
+            fail(f"unknown parameter '{name}'; free parameters are one of: {', '.join(known)}", "parameters", name)
+        lo, hi, st = float(p.lower), float(p.upper), float(p.start)
+        if not lo < hi:
+            fail(f"inadmissible bounds: lower < upper is violated ({lo:g} >= {hi:g})", "parameters", name, "lower")
+        if not lo <= st <= hi:
+            fail(f"start {st:g} is outside [lower, upper] = [{lo:g}, {hi:g}]", "parameters", name, "start")
+        if p.log_scale and lo <= 0:
+            fail("log_scale needs lower > 0", "parameters", name, "lower")
+        for which, v in (("lower", lo), ("upper", hi)):
+            try:
+                if name in known[:5]:
+                    Economy(**{**{f: getattr(scenario.economy, f) for f in known[:5]}, name: v})
+                else:
+                    field = name.split(".", 1)[1]
+                    dataclasses.replace(tech, **{field: v})
+            except LLMLaborError as exc:
+                fail(f"inadmissible bound {which} = {v:g}: {exc}", "parameters", name, which)
+        names.append(name)
+        start.append(st)
+        lower.append(lo)
+        upper.append(hi)
+        logs.append(bool(p.log_scale))
+
+    moments = []
+    for k, m in enumerate(spec.moments):
+        if m.kind in NO_COUNTERPART:
+            fail(f"moment '{m.kind}' has no model counterpart: {NO_COUNTERPART[m.kind]}", "moments", k, "kind")
+        if m.kind not in KINDS:
+            fail(f"unknown moment kind '{m.kind}'; known kinds: {', '.join(KINDS)}", "moments", k, "kind")
+        if m.kind == "exposed_share" and (m.cutoff is None or not 0 <= m.cutoff < 1):
+            fail(f"exposed_share needs cutoff with 0 <= cutoff < 1, got {m.cutoff!r}", "moments", k, "cutoff")
+        if m.kind in ("skill_premium", "custom"):
+            if m.value is None:
+                fail(f"moment '{m.kind}' needs 'value' (its data counterpart)", "moments", k)
+            if m.se is None or not m.se > 0:
+                fail(f"moment '{m.kind}' needs 'se' > 0", "moments", k)
+        elif m.value is not None or m.se is not None:
+            fail(f"moment '{m.kind}' takes its value from the moments file; remove 'value'/'se'", "moments", k)
+        if m.kind in ("wage_exposure_slope", "exposed_share", "employment_growth_slope") and moments_path is None:
+            fail(f"moment '{m.kind}' needs a moments file: add key 'moments_file'", "moments", k, "kind")
+        try:
+            moments.append(build_moment(m.kind, weighted=m.weighted, cutoff=None if m.cutoff is None else float(m.cutoff),
+                                        function=m.function, value=None if m.value is None else float(m.value),
+                                        se=None if m.se is None else float(m.se), label=m.label))
+        except ValueError as exc:
+            fail(str(exc), "moments", k)
+    if spec.weighting == "optimal" and len(moments) < 2:
+        pass
+    out_dir = None
+    if spec.output.directory is not None:
+        out_dir = Path(spec.output.directory)
+    return CalibrationConfig(
+        name=spec.name, description=spec.description, data_label=spec.data_label, scenario_path=scenario_path, moments_path=moments_path,
+        names=tuple(names), start=tuple(start), lower=tuple(lower), upper=tuple(upper), log_scale=tuple(logs), moments=tuple(moments),
+        weighting=spec.weighting, draws=spec.bootstrap.draws, seed=spec.bootstrap.seed, ci_level=float(spec.bootstrap.ci_level),
+        profile_points=spec.profile.points, flat_threshold=float(spec.profile.flat_threshold), output_dir=out_dir, plots=spec.output.plots,
+        text=text, path=source, scenario=scenario,
+    )

@@ -1,0 +1,169 @@
+"""One calibration from a config: data moments, estimate, delta-method errors, bootstrap, profiles.
+
+:func:`calibrate` returns a JSON-ready dict; :func:`write_outputs` writes ``results.json``,
+``report.md`` and the plots.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .config import CalibrationConfig, load_config
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def provenance(cfg: CalibrationConfig, doc: dict | None) -> dict:
+    import platform
+    from datetime import datetime, timezone
+
+    import jax
+
+    import simulator
+    from simulator.provenance import git_commit
+
+    return {
+        "package": "llm-labor",
+        "package_version": simulator.__version__,
+        "git_commit": git_commit(),
+        "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "jax_version": jax.__version__,
+        "numpy_version": np.__version__,
+        "config_path": cfg.path,
+        "config_text": cfg.text,
+        "scenario_path": str(cfg.scenario_path),
+        "scenario_text": cfg.scenario.text,
+        "moments_file": None if cfg.moments_path is None else {"path": str(cfg.moments_path), "sha256": _sha256(cfg.moments_path),
+                                                                 "source": (doc or {}).get("source"),
+                                                                 "provenance": (doc or {}).get("provenance")},
+        "seed": cfg.seed,
+        "rng": f"numpy.random.default_rng({cfg.seed}) (bootstrap resampling of units and draws of config moments)",
+    }
+
+
+def calibrate(cfg: CalibrationConfig | str | Path, *, draws: int | None = None) -> dict:
+    """Run the calibration described by ``cfg``; ``draws`` overrides the bootstrap size."""
+    import jax.numpy as jnp
+
+    from .data import data_moments, load_moments_file
+    from .estimate import Estimator, ModelSpec, diagnose_profile
+
+    if not isinstance(cfg, CalibrationConfig):
+        cfg = load_config(cfg)
+    B = cfg.draws if draws is None else draws
+    rng = np.random.default_rng(cfg.seed)
+    doc = load_moments_file(cfg.moments_path) if cfg.moments_path is not None else None
+    dm = data_moments(list(cfg.moments), doc, draws=max(B, 2), rng=rng, source=str(cfg.moments_path))
+    econ, tech = cfg.scenario.economy, cfg.scenario.technologies[0]
+    spec = ModelSpec(econ, tech, cfg.names, cfg.moments)
+    est = Estimator(spec, dm.values, dm.covariance, cfg.lower, cfg.upper, weighting=cfg.weighting)
+
+    p = len(cfg.names)
+    grid_starts = None
+    if p == 1:
+        grid_starts = np.linspace(cfg.lower[0], cfg.upper[0], 41)[1:-1, None]
+    result = est.estimate(np.asarray(cfg.start, float), grid_starts=grid_starts)
+
+    t0 = time.perf_counter()
+    profiles = est.profile(result.phi, cfg.profile_points, log_scale=cfg.log_scale)
+    profile_s = time.perf_counter() - t0
+    diags = [diagnose_profile(g, q, cfg.flat_threshold) for g, q in profiles]
+
+    boot = None
+    if B > 0:
+        t0 = time.perf_counter()
+        phi_b, q_b, good, lo, hi = est.bootstrap(result.phi, dm.draws[:B], cfg.ci_level)
+        boot = {"draws": B, "failed": int((~good).sum()), "ci_level": cfg.ci_level, "ci_low": lo.tolist(), "ci_high": hi.tolist(),
+                "sd": np.nanstd(phi_b[good], axis=0, ddof=1).tolist() if good.sum() > 1 else [None] * p,
+                "estimates": phi_b.tolist(), "seconds": time.perf_counter() - t0}
+
+    from scipy.stats import norm
+
+    z = norm.ppf(0.5 + cfg.ci_level / 2)
+    params = []
+    for k, name in enumerate(cfg.names):
+        params.append({
+            "name": name, "estimate": float(result.phi[k]), "se_delta": float(result.se[k]),
+            "ci_delta": [float(result.phi[k] - z * result.se[k]), float(result.phi[k] + z * result.se[k])],
+            "ci_bootstrap": None if boot is None else [boot["ci_low"][k], boot["ci_high"][k]],
+            "se_bootstrap": None if boot is None else boot["sd"][k],
+            "lower": cfg.lower[k], "upper": cfg.upper[k], "start": cfg.start[k], "at_bound": result.at_bound[k],
+            "identification": diags[k],
+        })
+    fit = []
+    for j, m in enumerate(cfg.moments):
+        resid = result.model_moments[j] - dm.values[j]
+        fit.append({"moment": m.label, "kind": m.kind, "data": float(dm.values[j]), "se": float(dm.se[j]), "model": float(result.model_moments[j]),
+                    "difference": float(resid), "t": float(resid / dm.se[j]), "source": dm.notes[j]})
+    warnings = [w for d in diags for w in d["warnings"]]
+    if not result.converged:
+        warnings.append(f"the optimiser did not meet its tolerance (|grad Q| = {result.grad_norm:.3g})")
+    if boot is not None:
+        for k, name in enumerate(cfg.names):
+            lo_k, hi_k = boot["ci_low"][k], boot["ci_high"][k]
+            span = cfg.upper[k] - cfg.lower[k]
+            if np.isfinite(lo_k) and (lo_k - cfg.lower[k] < 1e-6 * span or cfg.upper[k] - hi_k < 1e-6 * span):
+                warnings.append(f"the bootstrap CI of {name} reaches a bound of its box: the data bound {name} on one side only within it")
+    for k, b in enumerate(result.at_bound):
+        if b:
+            warnings.append(f"{cfg.names[k]} is at a bound of its box; widen the bounds or read the estimate as a corner")
+    k, pn = len(cfg.moments), len(cfg.names)
+    return {
+        "name": cfg.name, "description": cfg.description, "data_label": cfg.data_label,
+        "free_parameters": list(cfg.names), "weighting": cfg.weighting,
+        "fixed_parameters": {**{f: float(getattr(econ, f)) for f in ("eta", "A_L", "A_H", "L", "H") if f not in cfg.names},
+                             **{f"{tech.name}.{f}": float(getattr(tech, f)) for f in ("A_bar", "F", "C", "a", "alpha", "b", "beta", "G", "N_bar", "I_lo", "I_hi")
+                                if f"{tech.name}.{f}" not in cfg.names}},
+        "parameters": params, "moments": fit, "objective": result.Q, "grad_norm": result.grad_norm, "converged": result.converged,
+        "degrees_of_freedom": k - pn, "identification": "exact" if k == pn else ("over" if k > pn else "under"),
+        "data_covariance": dm.covariance.tolist(), "weight_matrix": est.W.tolist(), "jacobian": result.jacobian.tolist(),
+        "parameter_covariance": result.covariance.tolist(),
+        "n_units": dm.n_units,
+        "profiles": [{"parameter": cfg.names[k], "grid": g.tolist(), "Q": [None if not np.isfinite(v) else float(v) for v in q]} for k, (g, q) in enumerate(profiles)],
+        "bootstrap": boot,
+        "timings": {"estimate_seconds": result.seconds, "compile_seconds": result.compile_seconds, "profile_seconds": profile_s,
+                    "bootstrap_seconds": None if boot is None else boot["seconds"]},
+        "warnings": warnings,
+        "provenance": provenance(cfg, doc),
+        "_curves": _model_curves(spec, result.phi, jnp),
+    }
+
+
+def _model_curves(spec, phi, jnp):
+    """Exposure and log wage of the model at the estimate over a task grid (for the fit plot)."""
+    from . import model
+
+    e, t = spec.build(jnp.asarray(phi))
+    b = model.Benchmark(e, t)
+    i = np.linspace(0.0005, 0.9995, 1000)
+    return {"task": i, "exposure": np.asarray(model.exposure_at(b, i)), "log_wage": np.asarray(model.log_wage_at(b, i)),
+            "employment": np.asarray(model.employment_at(b, i))}
+
+
+def write_outputs(res: dict, out_dir: str | Path, *, plots: bool = True, units: dict | None = None) -> list[Path]:
+    from . import report
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    curves = res.pop("_curves", None)
+    written = []
+    figs = report.make_plots(res, curves, out) if plots else {}
+    written += list(figs.values())
+    js = out / "results.json"
+    js.write_text(json.dumps(res, indent=2, default=float), encoding="utf-8")
+    md = out / "report.md"
+    md.write_text(report.markdown(res, figs), encoding="utf-8")
+    if curves is not None:
+        res["_curves"] = curves
+    return [md, js] + written
