@@ -5,11 +5,17 @@ exact stationary state differs from the continuum equilibrium:
 
 * a switch point between two factors is resolved to the cell holding it:
   |Δ switch| ≤ h (1 + 1/c), with h = 1/n and c the fewest workers of one
-  skill per cell that skill works (the mixed cell's split is an integer count);
-* a switch point misplaced by up to h moves the relative unit cost of the two
-  factors by up to g·h, where g = |d/di (ℓ_a - ℓ_b)| is the gap between their
-  log-productivity slopes there, and the task measures of the two factors by
-  up to 2·h/min(s_a, s_b) in relative terms (market clearing, [M3]);
+  skill per cell that skill works (the mixed cell's split is an integer count).
+  Workers' returns are equal only to within a factor 1 ± 1/c, so where a
+  model meets labour with slope gap g (below) the frontier may also sit
+  1/(c g) away: |Δ switch| ≤ h + 1/(c g);
+* where both factors' profiles are smooth, the stationary state prices them
+  at a cell centre instead of the switch point, which moves their relative
+  unit cost by up to g·h/2 (a mixed L/H cell) or g·h (a model's boundary,
+  which sits on a cell edge), with g = |d/di (ℓ_a - ℓ_b)| there;
+* where a profile jumps (a data edge), the relative cost is fixed but the
+  straddling cell goes to one factor whole, which moves the task measures
+  by up to h/min(s_a, s_b) in relative terms (market clearing, [M3]);
 * integer workers per cell leave each return within a factor (1 ± 1/c).
 
 The bound on log wages, the log premium and log output is the sum of these
@@ -53,8 +59,17 @@ def discretisation_bounds(economy, technologies, equilibrium, tasks: int, worker
     gaps = _slope_gaps(economy, technologies, segments, names)
     log_term = 1.0 / c
     for (left, right), g in zip(zip(segments[:-1], segments[1:]), gaps):
-        s_min = min(shares[names.index(left["factor"])], shares[names.index(right["factor"])])
-        log_term += g * switch + 2.0 * switch / s_min
+        labour_only = {left["factor"], right["factor"]} == {"L", "H"}
+        if g > 0 and not labour_only:
+            # workers' returns are equal only to within 1/c, so a model's frontier is blurred by 1/(c g)
+            switch = max(switch, h + 1.0 / (c * g))
+        if g > 0:
+            # a mixed L/H cell prices both at its centre (half a cell off at most); a model boundary sits on a cell edge
+            log_term += g * (0.5 * h if labour_only else h)
+        else:
+            # a jump (data edge) fixes the relative cost, but the straddling cell goes to one factor whole
+            s_min = min(shares[names.index(left["factor"])], shares[names.index(right["factor"])])
+            log_term += h / s_min
     return {"switch": switch, "log_wage": log_term, "log_premium": log_term, "log_Y": log_term, "h": h, "workers_per_cell": c}
 
 

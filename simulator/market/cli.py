@@ -39,9 +39,6 @@ def simulate_command(
         dynamics = load_dynamics(scenario, {"seed": seed, "periods": periods, "workers": workers})
     except LLMLaborError as exc:
         fail(str(exc))
-    for name, value in (("--seed", seed), ("--periods", periods), ("--workers", workers)):
-        if value is not None and value < (0 if name == "--seed" else 1):
-            fail(f"{name}: must be {'>= 0' if name == '--seed' else '>= 1'}, got {value}")
     folder = Path(out or (scenario.outputs.directory and Path(scenario.outputs.directory)) or Path("outputs") / scenario.name)
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TimeRemainingColumn(), console=console, disable=not progress) as bar:

@@ -160,8 +160,14 @@ def load_dynamics(scenario: Scenario, overrides: dict | None = None) -> Dynamics
     if scenario.sections.get("dynamics") is None:
         raise scenario_error(scenario, "this scenario has no 'dynamics:' section; add one to simulate it (see docs/market.md)", ())
     spec = validate_section(scenario, "dynamics", DynamicsSpec)
-    if overrides:
-        spec = spec.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+    changes = {k: v for k, v in (overrides or {}).items() if v is not None}
+    if changes:
+        try:
+            spec = DynamicsSpec.model_validate({**spec.model_dump(by_alias=True), **changes})
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise ScenarioError(f"override of dynamics.{'.'.join(map(str, err['loc']))}: {err['msg']} (got {err.get('input')!r})",
+                                file=scenario.path) from None
     if spec.choice == "logit" and spec.temperature is None:
         raise scenario_error(scenario, "choice 'logit' needs a temperature > 0", ("dynamics", "choice"))
     if spec.init == "uniform" and spec.workers < spec.tasks:
@@ -191,8 +197,9 @@ def load_dynamics(scenario: Scenario, overrides: dict | None = None) -> Dynamics
         window = path if isinstance(path, DoublingPath) else getattr(path, kinds[0], None)
         if isinstance(window, (DoublingPath, Window)):
             to = spec.periods - 1 if window.to is None else window.to
-            if window.from_ >= spec.periods or to >= spec.periods or to < window.from_:
-                raise scenario_error(scenario, f"need 0 <= from <= to < periods = {spec.periods} (got from={window.from_}, to={to})", loc)
+            if to < window.from_:
+                raise scenario_error(scenario, f"need from <= to (got from={window.from_}, to={to}; 'to' defaults to the last period, "
+                                               f"{spec.periods - 1})", loc)
         try:
             base = current_value(scenario, name)
         except ParameterError as exc:

@@ -3,9 +3,11 @@
 Everything here works on flat arrays (see :class:`simulator.market.simulation.Market`
 for their meaning).  No kernel draws random numbers: the caller draws them
 from one numpy ``Generator`` and passes them in, so a path depends on the
-seed alone.  Parallel loops only write per-agent outputs; every sum that
-feeds the state is taken in a fixed sequential order, which keeps paths
-bit-identical whatever the number of threads.
+seed alone.  Every loop runs in a fixed sequential order, which keeps paths
+bit-identical on any machine and thread count: revisions are asynchronous
+best responses (each mover sees the prices its predecessors left), which
+is serial by nature, and the per-agent passes are memory-bound, where
+threads did not pay on the two-core machine the benchmark was measured on.
 
 Task-level quantities are densities on cells of width ``h``: a worker with
 efficiency ``q·z`` in cell ``k`` adds ``q·z/h`` to ``E[f, k]`` and
@@ -17,7 +19,7 @@ is common to every task and drops out of every comparison.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 BEST_RESPONSE, LOGIT = 0, 1
 NEG_INF = -np.inf
@@ -307,10 +309,10 @@ def step(t, lp, skill, task, target, z, origin, qbuf, qarr, qptr, E, Ein, M, y, 
     return log_output(y, h, floor), moves
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def earnings(lp, skill, task, z, y, log_Y, out):
     """Each worker's earnings per unit of labour, p_k A_f α_f(i_k) z (NaN while out of work)."""
-    for w in prange(skill.shape[0]):
+    for w in range(skill.shape[0]):
         k = task[w]
         if k < 0:
             out[w] = np.nan

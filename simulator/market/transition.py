@@ -10,6 +10,7 @@ the comparative statics it would follow if the market adjusted at once.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Callable
 
 import numpy as np
@@ -20,6 +21,8 @@ from .simulation import Market, MarketOptions
 
 QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
 MAX_SEGMENTS = 16
+#: periods per batch of engine solves along a path
+EQ_CHUNK = 64
 #: at most this many workers enter each period's wage quantiles (an evenly spaced subsample beyond it)
 QUANTILE_SAMPLE = 200_000
 
@@ -43,7 +46,8 @@ class _ProfilePath:
         self.constant = None
         self._jnp, self._jax = jnp, jax
         grid = jnp.asarray(centres)
-        self._fn = jax.jit(jax.vmap(lambda e, ts: log_productivities(e, ts, grid)))
+        self._grid = grid
+        self._fn = _batched_profiles()
         self._start, self._block = None, None
 
     def __call__(self, t: int) -> np.ndarray:
@@ -55,8 +59,18 @@ class _ProfilePath:
             idx = np.minimum(np.arange(t, t + self.CHUNK), self.T - 1)
             economy, techs = with_values(self.scenario, {k: v[idx] for k, v in self.paths.items()})
             batch = jax.tree_util.tree_map(lambda v: jnp.broadcast_to(jnp.asarray(v, dtype=jnp.float64), (self.CHUNK,)), (economy, techs))
-            self._block = np.ascontiguousarray(np.asarray(self._fn(*batch)).transpose(0, 2, 1))
+            self._block = np.ascontiguousarray(np.asarray(self._fn(*batch, self._grid)).transpose(0, 2, 1))
         return self._block[t - self._start]
+
+
+@functools.lru_cache(maxsize=1)
+def _batched_profiles():
+    """ℓ_k at the cell centres for a batch of parameter sets (one jitted function; JAX caches per structure)."""
+    import jax
+
+    from ..factors import log_productivities
+
+    return jax.jit(jax.vmap(log_productivities, in_axes=(0, 0, None)))
 
 
 def equilibria_along(scenario: Scenario, dynamics: Dynamics, periods: np.ndarray):
@@ -66,9 +80,15 @@ def equilibria_along(scenario: Scenario, dynamics: Dynamics, periods: np.ndarray
     from ..solve import solve, solve_batch
 
     if dynamics.paths:
-        economy, techs = with_values(scenario, dynamics.values_at(periods))
-        eq = solve_batch(economy, techs, options=scenario.solver)
-        return jax.tree_util.tree_map(np.asarray, eq)
+        # fixed-size chunks (the last one padded), so one compiled solver serves every run length
+        parts = []
+        for start in range(0, len(periods), EQ_CHUNK):
+            chunk = periods[start:start + EQ_CHUNK]
+            padded = np.concatenate([chunk, np.full(EQ_CHUNK - chunk.size, chunk[-1])])
+            economy, techs = with_values(scenario, dynamics.values_at(padded))
+            eq = solve_batch(economy, techs, options=scenario.solver)
+            parts.append(jax.tree_util.tree_map(lambda v, k=chunk.size: np.asarray(v)[:k], eq))
+        return jax.tree_util.tree_map(lambda *v: np.concatenate(v), *parts)
     eq = solve(scenario.economy, scenario.technologies, options=scenario.solver)
     return jax.tree_util.tree_map(lambda v: np.broadcast_to(np.asarray(v), (len(periods),) + np.shape(v)), eq)
 
