@@ -67,7 +67,7 @@ def fmt(v, digits=3):
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| benchmark | work | time (s) | compile (s) | rate (/s) | baseline | baseline (s) | speed-up |",
+    lines = ["| benchmark | work | time (s) | compile (s) | rate (/s) | baseline | baseline (s) | baseline time ÷ time |",
              "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(

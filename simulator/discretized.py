@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import jax
 import jax.numpy as jnp
 
 from .analytic import benchmark_log_wage, benchmark_threshold, economy_admissible

@@ -179,6 +179,7 @@ def finalize(economy, technologies, x, y, boundaries, factors, status, *, widths
     income = (W_L * economy.L + W_H * economy.H) / jnp.maximum(1.0 - jnp.sum(shares[2:]), 1e-300)
     m = jnp.stack([income * shares[2 + j] / technologies[j].F for j in range(len(technologies))]) if technologies else jnp.zeros((0,))
 
+    model_rentals = sum((technologies[j].F * m[j] for j in range(len(technologies))), jnp.zeros(()))
     # per-task input quantity of each factor on its own tasks (eq. 7-8 and their model analogue)
     supply = [economy.L, economy.H] + [m[j] for j in range(len(technologies))]
     log_input = jnp.stack([jnp.log(supply[k] / jnp.where(shares[k] > 0, shares[k], 1.0)) for k in range(n_factors)])
@@ -199,7 +200,7 @@ def finalize(economy, technologies, x, y, boundaries, factors, status, *, widths
             (Y * shares[L_INDEX] - W_L * economy.L) / Y,
             (Y * shares[H_INDEX] - W_H * economy.H) / Y,
             log_price_integral,
-            (Y - W_L * economy.L - W_H * economy.H - jnp.sum(jnp.stack([p for p in prices[2:]] or [jnp.zeros(())]) * (m if technologies else 0.0))) / Y,
+            (Y - W_L * economy.L - W_H * economy.H - model_rentals) / Y,
             _no_arbitrage(log_prod, log_wages, boundaries, factors),
         ]
     )

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from typing import Callable
 
 import numpy as np
@@ -154,4 +153,4 @@ def write_netcdf(ds: xr.Dataset, path) -> None:
     os.replace(tmp, path)
 
 
-__all__ = ["run_sweep", "summary_table", "segments_at", "write_netcdf", "json"]
+__all__ = ["run_sweep", "summary_table", "segments_at", "write_netcdf"]

@@ -88,7 +88,6 @@ def read_scores(path: str | Path) -> pd.DataFrame:
 
 def _china_tables(cfg: ReportConfig):
     """Aggregated long table (levels medium+), the medium wide table, models and inputs."""
-    import pandas as pd
 
     from .data import COMBINED, EXPERT, LLM_MODELS, TABLE2, bundled_path, load_table2, ocd_codes, table2_scores
     from .hierarchy import OCD_2022, aggregate, to_wide

@@ -166,7 +166,7 @@ def _parsed_sql(types: dict[str, str], rules: ValidationRules) -> tuple[str, lis
     ) + f", '{EDUCATION_OTHER}') END"
     parsed = [
         f"{date} AS _date",
-        f"NULLIF(trim(occupation_code), '') AS _code",
+        "NULLIF(trim(occupation_code), '') AS _code",
         f"{num('n_recruits')} AS _rec",
         f"{num('wage_min')} AS _wmin",
         f"{num('wage_max')} AS _wmax",

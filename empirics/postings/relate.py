@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 from .errors import ConfigError, InputError
 
 if TYPE_CHECKING:  # pragma: no cover
-    import numpy as np
     import pandas as pd
 
 OUTCOMES = {

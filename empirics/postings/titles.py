@@ -34,7 +34,6 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 from .errors import InputError
 
 if TYPE_CHECKING:  # pragma: no cover
-    import numpy as np
     import pandas as pd
 
 LEVELS = ("large", "medium", "small", "fine")

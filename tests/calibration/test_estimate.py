@@ -47,7 +47,6 @@ def _coverage(base, est, n_data, n_units, sigma, boot, seed):
 
     econ, tech = base
     rng = np.random.default_rng(seed)
-    m = (build_moment("wage_exposure_slope"),)
     est.set_data(np.array([1.0]), np.array([[1.0]]))
     d, se, draws = [], [], []
     for _ in range(n_data):
