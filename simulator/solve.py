@@ -34,24 +34,26 @@ class SolverOptions:
     """Options of both routes (all static: they fix array shapes and loop counts)."""
 
     method: str = "auto"
-    #: first pass: "nested" (safeguarded premium iteration around a level solve; robust)
-    #: or "newton" (joint Newton steps in both wages; fewer evaluations, no global guarantee)
-    strategy: str = "nested"
-    n_outer: int = 12
+    #: first pass: "newton" (joint Newton steps in both wages: few evaluations, no global
+    #: guarantee) or "nested" (safeguarded premium iteration around a level solve: robust)
+    strategy: str = "newton"
+    n_outer: int = 6
     n_inner: int = 3
     n_traditional: int = 80
     n_tasks: int = 1024
     max_segments: int = 16
-    #: Points still NOT_CONVERGED after the first pass are solved again with these
-    #: larger iteration counts (0 switches the second pass off).
+    #: Points still NOT_CONVERGED are solved again: after a Newton pass by the nested
+    #: solver with (12, 3) iterations, then with these larger counts (0 switches retries off).
     retry_n_outer: int = 80
     retry_n_inner: int = 12
 
     @property
     def retry(self) -> "SolverOptions | None":
-        """Options of the second pass, or None when it is switched off."""
+        """Options of the next pass for points left unconverged, or None after the last."""
         if self.retry_n_outer == 0 or self.retry_n_inner == 0:
             return None
+        if self.strategy == "newton":
+            return dataclasses.replace(self, strategy="nested", n_outer=12, n_inner=3)
         return dataclasses.replace(self, strategy="nested", n_outer=self.retry_n_outer, n_inner=self.retry_n_inner,
                                    n_traditional=max(self.n_traditional, 2 * self.retry_n_outer), retry_n_outer=0)
 
@@ -133,8 +135,9 @@ def solve(economy: Economy, technologies: Sequence = (), *, options: SolverOptio
     check_admissible(economy, technologies)
     args = (_as_f64(economy), _as_f64(technologies))
     result = _compiled(_structure(economy, technologies), options, False)(*args)
-    if int(result.status) == Status.NOT_CONVERGED and options.retry is not None:
-        result = _compiled(_structure(economy, technologies), options.retry, False)(*args)
+    while int(result.status) == Status.NOT_CONVERGED and options.retry is not None:
+        options = options.retry
+        result = _compiled(_structure(economy, technologies), options, False)(*args)
     return result
 
 
@@ -142,7 +145,7 @@ def solve_batch(economy: Economy, technologies: Sequence = (), *, options: Solve
     """Solve a batch: every numeric field broadcasts to one shape ``B``; results have leading shape ``B``.
 
     Each point gets its own status code; a failure at one point never affects
-    another.  Points left NOT_CONVERGED by the first pass are solved again with
+    another.  Points left NOT_CONVERGED by a pass are solved again with
     ``options.retry`` (in power-of-two buckets, so few shapes are compiled).
     """
     options = options or SolverOptions()
@@ -156,17 +159,20 @@ def solve_batch(economy: Economy, technologies: Sequence = (), *, options: Solve
     structure = _structure(economy, technologies)
     econ_b, techs_b = jax.tree_util.tree_unflatten(treedef, [jnp.asarray(a) for a in flat])
     result = _compiled(structure, options, True)(econ_b, techs_b)
-    if options.retry is not None:
+    while options.retry is not None:
         todo = np.flatnonzero(np.asarray(result.status) == Status.NOT_CONVERGED)
-        if todo.size:
-            bucket = 1 << int(np.ceil(np.log2(todo.size)))
-            padded = np.concatenate([todo, np.full(bucket - todo.size, todo[0])])
-            econ_r, techs_r = jax.tree_util.tree_unflatten(treedef, [jnp.asarray(a[padded]) for a in flat])
-            again = _compiled(structure, options.retry, True)(econ_r, techs_r)
-            def merge(full, part):
-                merged = np.array(full)
-                merged[todo] = np.asarray(part)[: todo.size]
-                return jnp.asarray(merged)
+        if not todo.size:
+            break
+        options = options.retry
+        bucket = 1 << int(np.ceil(np.log2(todo.size)))
+        padded = np.concatenate([todo, np.full(bucket - todo.size, todo[0])])
+        econ_r, techs_r = jax.tree_util.tree_unflatten(treedef, [jnp.asarray(a[padded]) for a in flat])
+        again = _compiled(structure, options, True)(econ_r, techs_r)
 
-            result = jax.tree_util.tree_map(merge, result, again)
+        def merge(full, part):
+            merged = np.array(full)
+            merged[todo] = np.asarray(part)[: todo.size]
+            return jnp.asarray(merged)
+
+        result = jax.tree_util.tree_map(merge, result, again)
     return jax.tree_util.tree_map(lambda v: v.reshape(shape + v.shape[1:]), result)
