@@ -131,25 +131,37 @@ def main(argv=None) -> int:
         rows += got
         print(f"[{suite}] {len(got)} rows in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
     desc = machine()
-    figs = [] if args.no_plots else plots(rows, args.out)
-    md = [f"Machine: {desc}.", f"Run: {'quick' if args.quick else 'full'}, {time.strftime('%Y-%m-%d')}.", "", table(rows), ""]
+    text = render(rows, desc, args.quick, skipped, args.out, plots_too=not args.no_plots)
+    print(text)
+    if not args.no_readme:
+        update_readme(text)
+    return 0
+
+
+def render(rows, desc, quick, skipped, out: Path, plots_too: bool = True) -> str:
+    """Write results.md, results.json and the plots; return the Markdown text."""
+    figs = plots(rows, out) if plots_too else []
+    md = [f"Machine: {desc}.", f"Run: {'quick' if quick else 'full'}, {time.strftime('%Y-%m-%d')}.", "", table(rows), ""]
     if figs:
         md += ["Growth of cost with work (slope of log time on log work):", ""]
         md += [f"- {name}: exponent {k:.2f} ([plot](benchmarks/results/{p.name}))" for name, k, p in figs]
     if skipped:
         md += ["", "Not run: " + "; ".join(skipped) + "."]
     text = "\n".join(md) + "\n"
-    (args.out / "results.md").write_text(text)
-    (args.out / "results.json").write_text(json.dumps({"machine": desc, "quick": args.quick, "rows": rows}, indent=1, default=str))
-    print(text)
+    (out / "results.md").write_text(text)
+    (out / "results.json").write_text(json.dumps({"machine": desc, "quick": quick, "rows": rows}, indent=1, default=str))
+    return text
+
+
+def update_readme(text: str) -> None:
+    """Replace the README's performance section between its markers."""
     readme = ROOT / "README.md"
-    if not args.no_readme and readme.exists():
+    if readme.exists():
         body = readme.read_text()
         if START in body and END in body:
             head, rest = body.split(START, 1)
             _, tail = rest.split(END, 1)
             readme.write_text(head + START + "\n" + text + END + tail)
-    return 0
 
 
 if __name__ == "__main__":
