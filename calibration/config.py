@@ -27,6 +27,10 @@ from pathlib import Path
 from typing import Any, Literal, Union
 
 import yaml
+
+from simulator.yamlmap import dotted as _dotted
+from simulator.yamlmap import line_map as _line_map
+from simulator.yamlmap import line_of as _line
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, ValidationError
 
 from .errors import CalibrationError
@@ -110,41 +114,6 @@ class CalibrationConfig:
     text: str
     path: str | None
     scenario: Any  # simulator.scenario.Scenario
-
-
-def _line_map(text: str) -> dict[tuple, int]:
-    lines: dict[tuple, int] = {}
-    try:
-        root = yaml.compose(text)
-    except yaml.YAMLError:
-        return lines
-
-    def walk(node, path):
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                lines[path + (key.value,)] = key.start_mark.line + 1
-                walk(value, path + (key.value,))
-        elif isinstance(node, yaml.SequenceNode):
-            for k, item in enumerate(node.value):
-                lines[path + (k,)] = item.start_mark.line + 1
-                walk(item, path + (k,))
-
-    if root is not None:
-        walk(root, ())
-    return lines
-
-
-def _line(lines, loc) -> int | None:
-    loc = tuple(loc)
-    while loc:
-        if loc in lines:
-            return lines[loc]
-        loc = loc[:-1]
-    return None
-
-
-def _dotted(loc) -> str:
-    return ".".join(str(p) for p in loc)
 
 
 def load_config(path: str | Path) -> CalibrationConfig:

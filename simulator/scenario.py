@@ -17,6 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, Stri
 from .errors import ParameterError, ScenarioError
 from .params import Economy, ScalingLLM, TraditionalAI, check_admissible
 from .solve import SolverOptions
+from .yamlmap import dotted as _dotted
+from .yamlmap import line_map as _line_map
+from .yamlmap import line_of as _nearest_line
 
 Number = Union[StrictInt, StrictFloat]
 ECONOMY_PARAMS = ("eta", "A_L", "A_H", "L", "H")
@@ -169,45 +172,6 @@ class Scenario:
 
 def _kind(tech) -> str:
     return "traditional" if isinstance(tech, TraditionalAI) else "llm"
-
-
-# ----------------------------------------------------------------------------- YAML line map
-def _line_map(text: str) -> dict[tuple, int]:
-    """Map each key path in a YAML document to its 1-based line."""
-    lines: dict[tuple, int] = {}
-    try:
-        root = yaml.compose(text)
-    except yaml.YAMLError:
-        return lines
-
-    def walk(node, path):
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                p = path + (key.value,)
-                lines[p] = key.start_mark.line + 1
-                walk(value, p)
-        elif isinstance(node, yaml.SequenceNode):
-            for k, item in enumerate(node.value):
-                p = path + (k,)
-                lines[p] = item.start_mark.line + 1
-                walk(item, p)
-
-    if root is not None:
-        walk(root, ())
-    return lines
-
-
-def _nearest_line(lines: dict[tuple, int], loc: tuple) -> int | None:
-    loc = tuple(loc)
-    while loc:
-        if loc in lines:
-            return lines[loc]
-        loc = loc[:-1]
-    return None
-
-
-def _dotted(loc) -> str:
-    return ".".join(str(p) for p in loc)
 
 
 # ----------------------------------------------------------------------------- loading
