@@ -27,11 +27,11 @@ from pathlib import Path
 from typing import Any, Literal, Union
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, ValidationError
 
 from simulator.yamlmap import dotted as _dotted
 from simulator.yamlmap import line_map as _line_map
 from simulator.yamlmap import line_of as _line
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, ValidationError
 
 from .errors import CalibrationError
 from .moments import KINDS, NO_COUNTERPART, Moment, build_moment
