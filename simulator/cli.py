@@ -237,6 +237,16 @@ def solve(
         raise typer.Exit(1)
 
 
+def command_group(app: typer.Typer, name: str, help: str) -> typer.Typer:
+    """The sub-command group ``name`` of ``app``, created with ``help`` if no subpackage made it yet."""
+    for info in app.registered_groups:
+        if info.name == name and info.typer_instance is not None:
+            return info.typer_instance
+    sub = typer.Typer(no_args_is_help=True, help=help)
+    app.add_typer(sub, name=name)
+    return sub
+
+
 def _register_subpackages() -> None:
     from empirics.aggregation.cli import register as register_aggregation
     from empirics.postings.cli import register as register_postings

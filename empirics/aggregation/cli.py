@@ -9,19 +9,11 @@ import typer
 GROUP = "empirics"
 
 
-def _group(app: typer.Typer) -> typer.Typer:
-    """The ``empirics`` sub-command group, shared with other subpackages that register into it."""
-    for info in app.registered_groups:
-        if info.name == GROUP and info.typer_instance is not None:
-            return info.typer_instance
-    sub = typer.Typer(no_args_is_help=True, help="Exposure empirics: aggregation and reports.")
-    app.add_typer(sub, name=GROUP)
-    return sub
-
-
 def register(app: typer.Typer) -> None:
     """Add this subpackage's commands to the root ``llm-labor`` app."""
-    group = _group(app)
+    from simulator.cli import command_group
+
+    group = command_group(app, GROUP, "Exposure empirics: aggregation and reports.")
 
     @group.command("report")
     def report(

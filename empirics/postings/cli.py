@@ -9,15 +9,6 @@ import typer
 GROUP = "postings"
 
 
-def _group(app: typer.Typer) -> typer.Typer:
-    for info in app.registered_groups:
-        if info.name == GROUP and info.typer_instance is not None:
-            return info.typer_instance
-    sub = typer.Typer(no_args_is_help=True, help="Job postings: synthetic data, processing, title matching, relations to exposure.")
-    app.add_typer(sub, name=GROUP)
-    return sub
-
-
 def _fail(e: Exception) -> None:
     typer.echo(f"error: {e}", err=True)
     raise typer.Exit(2) from e
@@ -25,7 +16,9 @@ def _fail(e: Exception) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add the ``postings`` group to the root ``llm-labor`` app."""
-    group = _group(app)
+    from simulator.cli import command_group
+
+    group = command_group(app, GROUP, "Job postings: synthetic data, processing, title matching, relations to exposure.")
 
     @group.command("synth")
     def synth(

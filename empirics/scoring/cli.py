@@ -124,18 +124,10 @@ def build_app() -> typer.Typer:
 GROUP = "empirics"
 
 
-def _empirics_group(app: typer.Typer) -> typer.Typer:
-    """The ``empirics`` group of the root app, created if no other subpackage made it yet."""
-    for info in app.registered_groups:
-        if info.name == GROUP and info.typer_instance is not None:
-            return info.typer_instance
-    sub = typer.Typer(no_args_is_help=True, help="Exposure empirics: scoring, aggregation and reports.")
-    app.add_typer(sub, name=GROUP)
-    return sub
-
-
 def register(app: typer.Typer) -> None:
     """Add ``empirics score`` and the ``empirics scoring`` group to the root ``llm-labor`` app."""
-    group = _empirics_group(app)
+    from simulator.cli import command_group
+
+    group = command_group(app, GROUP, "Exposure empirics: scoring, aggregation and reports.")
     group.command("score")(run_command)
     group.add_typer(build_app(), name="scoring")
