@@ -26,11 +26,10 @@ import dataclasses
 from pathlib import Path
 from typing import Any, Literal, Union
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, ValidationError
 
 from simulator.yamlmap import dotted as _dotted
-from simulator.yamlmap import line_map as _line_map
+from simulator.yamlmap import load_mapping
 from simulator.yamlmap import line_of as _line
 
 from .errors import CalibrationError
@@ -132,14 +131,7 @@ def parse_config(text: str, *, source: str | None = None, base: Path | None = No
     from simulator.scenario import load_scenario
 
     base = Path(base) if base is not None else Path.cwd()
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise CalibrationError(f"invalid YAML: {getattr(exc, 'problem', exc)}", file=source, line=mark.line + 1 if mark else None) from exc
-    if not isinstance(raw, dict):
-        raise CalibrationError("a calibration config must be a mapping of keys to values", file=source, line=1)
-    lines = _line_map(text)
+    raw, lines = load_mapping(text, source, CalibrationError, "a calibration config")
     try:
         spec = CalibrationSpec.model_validate(raw)
     except ValidationError as exc:

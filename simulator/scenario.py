@@ -11,14 +11,13 @@ from pathlib import Path
 from typing import Any, Literal, Union
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, ValidationError
 
 from .errors import ParameterError, ScenarioError
 from .params import Economy, ScalingLLM, TraditionalAI, check_admissible
 from .solve import SolverOptions
 from .yamlmap import dotted as _dotted
-from .yamlmap import line_map as _line_map
+from .yamlmap import load_mapping
 from .yamlmap import line_of as _nearest_line
 
 Number = Union[StrictInt, StrictFloat]
@@ -187,14 +186,7 @@ def load_scenario(path: str | Path) -> Scenario:
 
 def parse_scenario(text: str, source: str | None = None) -> Scenario:
     """Validate scenario text; ``source`` names the file in error messages."""
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ScenarioError(f"invalid YAML: {getattr(exc, 'problem', exc)}", file=source, line=mark.line + 1 if mark else None) from exc
-    if not isinstance(raw, dict):
-        raise ScenarioError("a scenario must be a mapping of keys to values", file=source, line=1)
-    lines = _line_map(text)
+    raw, lines = load_mapping(text, source, ScenarioError, "a scenario")
     spec = _validate(ScenarioSpec, raw, (), source, lines)
     techs = []
     for k, t in enumerate(spec.technologies):

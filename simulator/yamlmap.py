@@ -4,6 +4,22 @@ from __future__ import annotations
 import yaml
 
 
+def load_mapping(text: str, source: str | None, error, what: str) -> tuple[dict, dict[tuple, int]]:
+    """Parse YAML ``text`` that must be a mapping; return it with its :func:`line_map`.
+
+    ``error`` is the exception class raised (it takes ``file=`` and ``line=``);
+    ``what`` names the document in the message, e.g. "a scenario".
+    """
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise error(f"invalid YAML: {getattr(exc, 'problem', exc)}", file=source, line=mark.line + 1 if mark else None) from exc
+    if not isinstance(raw, dict):
+        raise error(f"{what} must be a mapping of keys to values", file=source, line=1)
+    return raw, line_map(text)
+
+
 def line_map(text: str) -> dict[tuple, int]:
     """Map each key path in a YAML document (tuples of keys and list indices) to its 1-based line."""
     lines: dict[tuple, int] = {}
