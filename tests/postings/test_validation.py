@@ -103,3 +103,11 @@ def test_input_errors(tmp_path):
     with pytest.raises(ConfigError, match="growth period"):
         process(tmp_path / "b.csv", tmp_path / "o", ProcessConfig(growth=("2017-2019", "nope")))
     assert issubclass(SchemaError, PostingsError) and issubclass(InputError, ValueError)
+
+
+def test_every_synthetic_junk_class_is_a_quarantine_reason():
+    from empirics.postings.schema import REASONS
+    from empirics.postings.synth import JUNK_CLASSES
+
+    assert set(JUNK_CLASSES) <= set(REASONS)
+    assert len(set(JUNK_CLASSES)) == len(JUNK_CLASSES)
