@@ -80,31 +80,54 @@ def run(
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output folder (default: outputs/<scenario name>)."),
     plots: bool = typer.Option(True, "--plots/--no-plots", help="Write PNG plots."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    restart: bool = typer.Option(False, "--restart", help="Discard the scenario's Zarr store and solve every block again."),
 ) -> None:
-    """Solve a scenario's sweep; write NetCDF and plots; print a summary."""
+    """Solve a scenario's sweep; write NetCDF (or a Zarr store) and plots; print a summary.
+
+    With an ``execution:`` section the sweep is solved block by block into a
+    Zarr store, locally or on a Dask cluster; rerunning an interrupted sweep
+    solves only the blocks that are missing.
+    """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
     from . import plots as plotting
     from .errors import LLMLaborError
+    from .execution import execution_options, run_to_store
     from .scenario import load_scenario
+    from .store import open_store
     from .sweep import run_sweep, summary_table, write_netcdf
 
     console = Console(stderr=True)
     try:
         scenario = load_scenario(scenario_file)
+        execution = execution_options(scenario)
     except LLMLaborError as exc:
         _error(str(exc))
     folder = out or (scenario.outputs.directory and Path(scenario.outputs.directory)) or Path("outputs") / scenario.name
     folder = Path(folder)
     total = math.prod(scenario.shape) if scenario.shape else 1
+    written = []
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, disable=not progress, transient=False) as bar:
-        task = bar.add_task(f"solving {scenario.name} (first chunk compiles)", total=total)
-        ds = run_sweep(scenario, progress=lambda done, _: bar.update(task, completed=done))
-    written = []
-    if scenario.outputs.netcdf:
+        task = bar.add_task(f"solving {scenario.name} (first block compiles)", total=total)
+        update = lambda done, _: bar.update(task, completed=done)  # noqa: E731
+        if execution.uses_store:
+            store = execution.store or str(folder / f"{scenario.name}.zarr")
+            try:
+                report = run_to_store(scenario, store, execution, restart=restart, progress=update)
+            except LLMLaborError as exc:
+                _error(str(exc))
+            ds = open_store(store)
+            written.append(store)
+        else:
+            ds = run_sweep(scenario, progress=update)
+    if execution.uses_store:
+        typer.echo(f"{execution.backend}: solved {report.computed} of {report.blocks} blocks in {report.seconds:.1f} s"
+                   + (f"; {report.skipped} were already in {store}" if report.skipped else ""), err=True)
+    netcdf = scenario.outputs.netcdf if scenario.outputs.netcdf is not None else not execution.uses_store
+    if netcdf:
         nc = folder / f"{scenario.name}.nc"
         write_netcdf(ds, nc)
         written.append(nc)
@@ -134,8 +157,11 @@ def validate(scenario_file: Path = typer.Argument(..., help="Scenario YAML to ch
     from .scenario import load_scenario
     from .solve import resolve_method
 
+    from .execution import execution_options
+
     try:
         s = load_scenario(scenario_file)
+        execution = execution_options(s)
     except LLMLaborError as exc:
         _error(str(exc))
     points = math.prod(s.shape) if s.shape else 1
@@ -144,6 +170,8 @@ def validate(scenario_file: Path = typer.Argument(..., help="Scenario YAML to ch
     typer.echo(f"  technologies: {techs}")
     typer.echo(f"  sweep: {s.sweep_mode} over {list(s.axes) or 'nothing'}, {points:,} points")
     typer.echo(f"  solver: {resolve_method(s.technologies, s.solver.method)}")
+    where = execution.backend + (f" into a Zarr store ({execution.store or 'default path'})" if execution.uses_store else ", in memory")
+    typer.echo(f"  execution: {where}")
 
 
 def _parse_sets(items: List[str], regime: str) -> dict:

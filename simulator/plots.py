@@ -40,6 +40,15 @@ def _middle(ds, keep):
     return sub, {d: float(f"{float(sub[d]):.4g}") for d in sel}
 
 
+def _thin(sub: xr.Dataset, dims, limit: int) -> tuple[xr.Dataset, str]:
+    """Every k-th value along ``dims`` so that at most ``limit`` remain (large sweeps plot fast)."""
+    steps = {d: -(-sub.sizes[d] // limit) for d in dims if sub.sizes[d] > limit}
+    if not steps:
+        return sub, ""
+    note = ", ".join(f"every {k}th {d}" for d, k in steps.items())
+    return sub.isel({d: slice(None, None, k) for d, k in steps.items()}), f" ({note} shown)"
+
+
 def premium_heatmap(ds: xr.Dataset, path: Path, log_dims=()) -> Path | None:
     """Premium W_H/W_L over the first two swept dimensions; failed points hatched grey."""
     dims = ds["status"].dims
@@ -48,6 +57,7 @@ def premium_heatmap(ds: xr.Dataset, path: Path, log_dims=()) -> Path | None:
     plt = _plt()
     xd, yd = dims[1], dims[0]
     sub, fixed = _middle(ds, (xd, yd))
+    sub, thinned = _thin(sub, (xd, yd), 600)
     z = np.ma.masked_where(sub["status"].values != Status.OK, sub["premium"].values)
     fig, ax = plt.subplots(figsize=(6.4, 4.8), constrained_layout=True)
     mesh = ax.pcolormesh(sub[xd].values, sub[yd].values, z, shading="nearest", cmap="viridis")
@@ -68,7 +78,7 @@ def premium_heatmap(ds: xr.Dataset, path: Path, log_dims=()) -> Path | None:
     title = "Skill premium"
     if "m" in sub:
         title += " (white line: adoption frontier)"
-    ax.set_title(title + (f"\nother parameters at {fixed}" if fixed else ""), fontsize=10)
+    ax.set_title(title + thinned + (f"\nother parameters at {fixed}" if fixed else ""), fontsize=10)
     _caption(fig, ds)
     fig.savefig(path, dpi=130)
     plt.close(fig)
@@ -83,6 +93,7 @@ def thresholds(ds: xr.Dataset, path: Path, log_dims=()) -> Path | None:
     plt = _plt()
     xd = dims[0]
     sub, fixed = _middle(ds, (xd,))
+    sub, thinned = _thin(sub, (xd,), 400)
     x = sub[xd].values
     names = [str(n) for n in ds["factor"].values]
     colours = _colours(names)
@@ -109,7 +120,7 @@ def thresholds(ds: xr.Dataset, path: Path, log_dims=()) -> Path | None:
     ax0.legend(handles, names, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, title="factor")
     ax0.set_ylabel("task i")
     ax0.set_ylim(0, 1)
-    ax0.set_title("Who performs each task" + (f" (other parameters at {fixed})" if fixed else ""), fontsize=10)
+    ax0.set_title("Who performs each task" + thinned + (f" (other parameters at {fixed})" if fixed else ""), fontsize=10)
     prem = np.where(ok, sub["premium"].values, np.nan)
     ax1.plot(x, prem, color="black")
     ax1.set_ylabel("$W_H/W_L$")

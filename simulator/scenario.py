@@ -106,7 +106,8 @@ class SolverSpec(_Strict):
 
 class OutputSpec(_Strict):
     directory: StrictStr | None = None
-    netcdf: StrictBool = True
+    #: None: NetCDF for in-memory sweeps, none for sweeps into a Zarr store
+    netcdf: StrictBool | None = None
     plots: list[Literal["premium_heatmap", "thresholds", "assignment"]] = list(PLOTS)
     assignment_points: list[dict[StrictStr, Number]] = []
 

@@ -8,6 +8,9 @@ import enum
 
 
 class Status(enum.IntEnum):
+    #: Not solved yet: the point's block is missing from a sweep store that
+    #: was interrupted or is still being filled (see simulator.execution).
+    PENDING = -1
     OK = 0
     #: No finite equilibrium: models can produce every task at a unit cost of
     #: the final good below one (e.g. traditional AI with F <= Ā e^{-μ}).
@@ -25,6 +28,7 @@ class Status(enum.IntEnum):
 
 
 _DESCRIPTIONS = {
+    Status.PENDING: "not solved yet: the sweep store is incomplete",
     Status.OK: "equilibrium found; all residuals within tolerance",
     Status.UNBOUNDED: "no finite equilibrium: models make output unbounded",
     Status.NOT_CONVERGED: "solver stopped with residuals above tolerance",

@@ -1,7 +1,15 @@
-"""Run a scenario's sweep and collect the results in an :class:`xarray.Dataset`."""
+"""Run a scenario's sweep and collect the results in an :class:`xarray.Dataset`.
+
+A sweep is cut into *blocks*: rectangular pieces of the parameter grid of at
+most ``solver.chunk_size`` points, all of one shape (the last ones padded), so
+the vmapped solver compiles once.  Every way of running a sweep, in memory
+here or into a Zarr store on a cluster (:mod:`simulator.execution`), solves
+the same blocks with :func:`solve_block` and so gives bit-identical numbers.
+"""
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Callable
 
 import numpy as np
@@ -10,82 +18,191 @@ import xarray as xr
 from .equilibrium import RESIDUALS, UNUSED
 from .factors import factor_names
 from .provenance import provenance
-from .scenario import Scenario, sweep_points, with_values
+from .scenario import Scenario, with_values
 from .solve import resolve_method, solve_batch
 from .status import Status
 
 
+@dataclasses.dataclass(frozen=True)
+class Variable:
+    """One output variable: its ``Equilibrium`` field, extra dimension, dtype and fill value."""
+
+    source: str
+    extra: str | None
+    dtype: str
+    fill: float | int
+    attrs: dict
+
+
+@dataclasses.dataclass(frozen=True)
+class Layout:
+    """Where every number of a sweep goes.
+
+    ``dims``/``shape``: the sweep's dimensions; ``block``: the shape of one
+    block (C order over ``dims``); ``sizes``: length of each extra dimension
+    (factor, technology, segment, boundary, condition).
+    """
+
+    dims: tuple[str, ...]
+    shape: tuple[int, ...]
+    block: tuple[int, ...]
+    sizes: dict[str, int]
+    coords: dict
+    variables: dict[str, Variable]
+
+    @property
+    def block_size(self) -> int:
+        return math.prod(self.block)
+
+    @property
+    def grid(self) -> tuple[int, ...]:
+        """Number of blocks along each dimension."""
+        return tuple(-(-n // b) for n, b in zip(self.shape, self.block))
+
+    @property
+    def n_blocks(self) -> int:
+        return math.prod(self.grid)
+
+    @property
+    def points(self) -> int:
+        return math.prod(self.shape)
+
+    def region(self, block_id: int) -> tuple[slice, ...]:
+        """The slices of block ``block_id`` (C order over the block grid)."""
+        index = np.unravel_index(block_id, self.grid) if self.grid else ()
+        return tuple(slice(i * b, min((i + 1) * b, n)) for i, b, n in zip(index, self.block, self.shape))
+
+    def var_dims(self, name: str) -> tuple[str, ...]:
+        extra = self.variables[name].extra
+        return self.dims + ((extra,) if extra else ())
+
+    def var_shape(self, name: str) -> tuple[int, ...]:
+        extra = self.variables[name].extra
+        return self.shape + ((self.sizes[extra],) if extra else ())
+
+
+def block_shape(shape: tuple[int, ...], chunk_size: int) -> tuple[int, ...]:
+    """The largest C-contiguous block of at most ``chunk_size`` points: trailing dimensions whole, then a slab."""
+    block, inner = [], 1
+    for n in reversed(shape):
+        b = max(1, min(n, chunk_size // inner))
+        block.append(b)
+        inner *= b
+    return tuple(reversed(block))
+
+
+def layout(scenario: Scenario) -> Layout:
+    """The :class:`Layout` of a scenario's sweep (no solving; the output shapes come from tracing)."""
+    names = factor_names(scenario.technologies)
+    n_seg = _segment_count(scenario)
+    sizes = {"factor": len(names), "segment": n_seg, "boundary": n_seg + 1, "condition": len(RESIDUALS)}
+    coords: dict[str, object] = {}
+    if scenario.sweep_mode == "grid":
+        coords.update({k: (k, np.asarray(v)) for k, v in scenario.axes.items()})
+    else:
+        first = scenario.dims[0]
+        coords.update({k: (first, np.asarray(v)) for k, v in scenario.axes.items()})
+    coords.update({"factor": names, "condition": list(RESIDUALS), "segment": np.arange(n_seg), "boundary": np.arange(n_seg + 1)})
+    nan = float("nan")
+    variables = {
+        "W_L": Variable("W_L", None, "float64", nan, {"long_name": "low-skill wage W_L"}),
+        "W_H": Variable("W_H", None, "float64", nan, {"long_name": "high-skill wage W_H"}),
+        "premium": Variable("premium", None, "float64", nan, {"long_name": "skill premium W_H / W_L"}),
+        "Y": Variable("Y", None, "float64", nan, {"long_name": "output Y (eq. 1)"}),
+        "shares": Variable("shares", "factor", "float64", nan, {"long_name": "measure of tasks (= income share) by factor"}),
+        "boundaries": Variable("boundaries", "boundary", "float64", nan, {"long_name": "segment boundaries (switch points) in task order"}),
+        "segment_factor": Variable("factors", "segment", "int8", -1, {
+            "long_name": "factor on each segment", "flag_values": list(range(-1, len(names))),
+            "flag_meanings": " ".join(["unused"] + names)}),
+        "residuals": Variable("residuals", "condition", "float64", nan, {"long_name": "equilibrium residuals", "tolerance": 1e-10}),
+        "status": Variable("status", None, "int8", int(Status.PENDING), {
+            "long_name": "solver status", "flag_values": [int(s) for s in Status],
+            "flag_meanings": " ".join(s.name.lower() for s in Status)}),
+    }
+    if scenario.technologies:
+        sizes["technology"] = len(scenario.technologies)
+        coords["technology"] = [t.name for t in scenario.technologies]
+        variables["m"] = Variable("m", "technology", "float64", nan, {"long_name": "quantity of each model rented"})
+    return Layout(dims=scenario.dims, shape=scenario.shape, block=block_shape(scenario.shape, scenario.chunk_size),
+                  sizes=sizes, coords=coords, variables=variables)
+
+
+def _segment_count(scenario: Scenario) -> int:
+    import jax
+
+    from .solve import _as_f64, _compiled, _structure
+
+    economy, techs = scenario.economy, scenario.technologies
+    fn = _compiled(_structure(economy, techs), scenario.solver, False)
+    return int(jax.eval_shape(fn, _as_f64(economy), _as_f64(techs)).factors.shape[-1])
+
+
+def block_values(scenario: Scenario, layout: Layout, block_id: int) -> tuple[dict[str, np.ndarray], int]:
+    """Flat parameter values of one block, padded to ``layout.block_size``, and the unpadded count."""
+    region = layout.region(block_id)
+    if scenario.sweep_mode == "grid":
+        axes = [np.asarray(v)[r] for v, r in zip(scenario.axes.values(), region)]
+        mesh = np.meshgrid(*axes, indexing="ij")
+        values = {k: m.reshape(-1) for k, m in zip(scenario.axes, mesh)}
+    else:
+        values = {k: np.asarray(v)[region[0]] for k, v in scenario.axes.items()}
+    count = math.prod(r.stop - r.start for r in region)
+    pad = layout.block_size - count
+    return {k: np.pad(v, (0, pad), mode="edge") for k, v in values.items()}, count
+
+
+def solve_block(scenario: Scenario, layout: Layout, block_id: int) -> dict[str, np.ndarray]:
+    """Solve one block; returns each variable shaped ``region shape + extra``."""
+    values, count = block_values(scenario, layout, block_id)
+    economy, techs = with_values(scenario, values) if values else (scenario.economy, scenario.technologies)
+    eq = solve_batch(economy, techs, options=scenario.solver)
+    region_shape = tuple(r.stop - r.start for r in layout.region(block_id))
+    out = {}
+    for name, var in layout.variables.items():
+        values = np.asarray(getattr(eq, var.source))
+        extra = values.shape[-1:] if var.extra else ()
+        values = values.reshape((-1,) + extra)[:count]
+        out[name] = values.reshape(region_shape + extra).astype(var.dtype)
+    return out
+
+
+def _attributes(scenario: Scenario) -> dict:
+    return provenance(
+        scenario_name=scenario.name,
+        scenario_file=str(scenario.path),
+        scenario_text=scenario.text,
+        solver_method=resolve_method(scenario.technologies, scenario.solver.method),
+        solver_options=dataclasses.asdict(scenario.solver),
+        parameters={"economy": _fields(scenario.economy), "technologies": [_fields(t) for t in scenario.technologies]},
+    )
+
+
+def dataset(scenario: Scenario, lay: Layout, data: dict) -> xr.Dataset:
+    """Wrap arrays (NumPy or Dask, shaped as ``lay``) in the sweep's Dataset, with provenance."""
+    data_vars = {name: (lay.var_dims(name), data[name], dict(var.attrs)) for name, var in lay.variables.items()}
+    ds = xr.Dataset(data_vars, coords=lay.coords)
+    ds.attrs.update(_attributes(scenario))
+    return ds
+
+
 def run_sweep(scenario: Scenario, progress: Callable[[int, int], None] | None = None) -> xr.Dataset:
-    """Solve every point of the scenario's sweep, in chunks of ``scenario.chunk_size``.
+    """Solve every point of the scenario's sweep in memory, block by block.
 
     Returns a Dataset with one dimension per swept parameter (one for a zipped
     sweep) and the variables described in ``docs/scenarios.md``.
-    ``progress(done, total)`` is called after each chunk.
+    ``progress(done, total)`` is called after each block, in points.
     """
-    points = sweep_points(scenario)
-    total = len(next(iter(points.values()))) if points else 1
-    names = factor_names(scenario.technologies)
-    chunks = []
-    for start in range(0, total, scenario.chunk_size):
-        stop = min(start + scenario.chunk_size, total)
-        values = {k: v[start:stop] for k, v in points.items()}
-        economy, techs = with_values(scenario, values) if values else (scenario.economy, scenario.technologies)
-        eq = solve_batch(economy, techs, options=scenario.solver)
-        if not values:
-            eq = _add_axis(eq)
-        chunks.append({f.name: np.asarray(getattr(eq, f.name)) for f in dataclasses.fields(eq)})
+    lay = layout(scenario)
+    data = {name: np.full(lay.var_shape(name), var.fill, dtype=var.dtype) for name, var in lay.variables.items()}
+    done = 0
+    for block_id in range(lay.n_blocks):
+        region = lay.region(block_id)
+        for name, values in solve_block(scenario, lay, block_id).items():
+            data[name][region] = values
+        done += math.prod(r.stop - r.start for r in region)
         if progress is not None:
-            progress(stop, total)
-    flat = {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
-    shape = scenario.shape
-    dims = scenario.dims
-
-    def grid(a):
-        return a.reshape(shape + a.shape[1:])
-
-    coords: dict[str, object] = {}
-    if scenario.sweep_mode == "grid":
-        coords.update({k: (k, v) for k, v in scenario.axes.items()})
-    else:
-        first = dims[0]
-        coords.update({k: (first, v) for k, v in scenario.axes.items()})
-    n_seg = flat["factors"].shape[-1]
-    coords.update({"factor": names, "condition": list(RESIDUALS), "segment": np.arange(n_seg), "boundary": np.arange(n_seg + 1)})
-    if scenario.technologies:
-        coords["technology"] = [t.name for t in scenario.technologies]
-    data_vars = {
-        "W_L": (dims, grid(flat["W_L"]), {"long_name": "low-skill wage W_L"}),
-        "W_H": (dims, grid(flat["W_H"]), {"long_name": "high-skill wage W_H"}),
-        "premium": (dims, grid(flat["premium"]), {"long_name": "skill premium W_H / W_L"}),
-        "Y": (dims, grid(flat["Y"]), {"long_name": "output Y (eq. 1)"}),
-        "shares": (dims + ("factor",), grid(flat["shares"]), {"long_name": "measure of tasks (= income share) by factor"}),
-        "boundaries": (dims + ("boundary",), grid(flat["boundaries"]), {"long_name": "segment boundaries (switch points) in task order"}),
-        "segment_factor": (
-            dims + ("segment",),
-            grid(flat["factors"]).astype(np.int8),
-            {"long_name": "factor on each segment", "flag_values": list(range(-1, len(names))), "flag_meanings": " ".join(["unused"] + names)},
-        ),
-        "residuals": (dims + ("condition",), grid(flat["residuals"]), {"long_name": "equilibrium residuals", "tolerance": 1e-10}),
-        "status": (
-            dims,
-            grid(flat["status"]).astype(np.int8),
-            {"long_name": "solver status", "flag_values": [int(s) for s in Status], "flag_meanings": " ".join(s.name.lower() for s in Status)},
-        ),
-    }
-    if scenario.technologies:
-        data_vars["m"] = (dims + ("technology",), grid(flat["m"]), {"long_name": "quantity of each model rented"})
-    ds = xr.Dataset(data_vars, coords=coords)
-    ds.attrs.update(
-        provenance(
-            scenario_name=scenario.name,
-            scenario_file=str(scenario.path),
-            scenario_text=scenario.text,
-            solver_method=resolve_method(scenario.technologies, scenario.solver.method),
-            solver_options=dataclasses.asdict(scenario.solver),
-            parameters={"economy": _fields(scenario.economy), "technologies": [_fields(t) for t in scenario.technologies]},
-        )
-    )
-    return ds
+            progress(done, lay.points)
+    return dataset(scenario, lay, data)
 
 
 def _fields(obj) -> dict:
@@ -98,30 +215,24 @@ def _fields(obj) -> dict:
     return out
 
 
-def _add_axis(eq):
-    import jax
-
-    return jax.tree_util.tree_map(lambda v: np.asarray(v)[None], eq)
-
-
 def summary_table(ds: xr.Dataset) -> list[tuple[str, str]]:
-    """Short text summary: counts by status and ranges of the main outcomes."""
-    status = ds["status"].values.ravel()
+    """Short text summary: counts by status and ranges of the main outcomes.
+
+    Works on NumPy- and Dask-backed datasets alike; only reductions are computed.
+    """
+    status = ds["status"]
+    counts = {s: int((status == s).sum()) for s in Status}
     rows = [("points", f"{status.size:,}")]
-    for s in Status:
-        n = int(np.sum(status == s))
-        if n:
-            rows.append((f"status {s.name.lower()}", f"{n:,}"))
-    ok = status == Status.OK
-    if ok.any():
+    rows += [(f"status {s.name.lower()}", f"{n:,}") for s, n in counts.items() if n]
+    if counts[Status.OK]:
+        ok = status == Status.OK
         for var in ("premium", "W_L", "W_H", "Y"):
-            v = ds[var].values.ravel()[ok]
-            rows.append((var, f"{v.min():.6g} .. {v.max():.6g}"))
-        res = np.abs(ds["residuals"].values.reshape(-1, len(RESIDUALS))[ok]).max()
-        rows.append(("max |residual|", f"{res:.2e}"))
+            v = ds[var].where(ok)
+            rows.append((var, f"{float(v.min()):.6g} .. {float(v.max()):.6g}"))
+        rows.append(("max |residual|", f"{float(abs(ds['residuals']).where(ok).max()):.2e}"))
         if "m" in ds:
-            adopted = (ds["shares"].values.reshape(-1, ds.sizes["factor"])[ok][:, 2:].sum(axis=1) > 0).mean()
-            rows.append(("points with a model adopted", f"{adopted:.1%}"))
+            adopted = (ds["shares"].isel(factor=slice(2, None)).sum("factor") > 0).where(ok).sum() / counts[Status.OK]
+            rows.append(("points with a model adopted", f"{float(adopted):.1%}"))
     return rows
 
 
@@ -153,4 +264,4 @@ def write_netcdf(ds: xr.Dataset, path) -> None:
     os.replace(tmp, path)
 
 
-__all__ = ["run_sweep", "summary_table", "segments_at", "write_netcdf"]
+__all__ = ["Layout", "layout", "block_shape", "solve_block", "dataset", "run_sweep", "summary_table", "segments_at", "write_netcdf"]

@@ -1,0 +1,218 @@
+"""Sweeps into Zarr stores: blocks, resumption, and a Dask LocalCluster that loses a worker or its client."""
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from simulator.errors import ScenarioError
+from simulator.execution import Execution, execution_options, run_to_store
+from simulator.scenario import parse_scenario
+from simulator.status import Status
+from simulator.store import StoreError, block_runs, open_store
+from simulator.sweep import block_shape, layout, run_sweep
+
+# The benchmark regime compiles in about a second; small blocks make many tasks.
+TEXT = """name: grid
+economy: {eta: 1.0, A_L: 1.0, A_H: 1.5, L: 1.0, H: 0.6}
+sweep:
+  parameters:
+    A_H: {linspace: {start: 0.5, stop: 3.0, num: 30}}
+    H: {logspace: {start: -1, stop: 1, num: 41}}
+solver: {chunk_size: 8}
+"""
+LOCAL = Execution(uses_store=True)
+
+
+@pytest.fixture(scope="module")
+def scenario():
+    return parse_scenario(TEXT, "grid.yaml")
+
+
+@pytest.fixture(scope="module")
+def reference(scenario):
+    return run_sweep(scenario)
+
+
+def assert_identical(ds, reference):
+    for name in reference.data_vars:
+        np.testing.assert_array_equal(ds[name].values, reference[name].values, err_msg=name)
+
+
+@pytest.mark.parametrize("shape,chunk,expected", [
+    ((30, 41), 8, (1, 8)),
+    ((30, 41), 100, (2, 41)),
+    ((30, 41), 10_000, (30, 41)),
+    ((5, 4, 3), 24, (2, 4, 3)),
+    ((7,), 3, (3,)),
+    ((), 10, ()),
+])
+def test_block_shape(shape, chunk, expected):
+    assert block_shape(shape, chunk) == expected
+
+
+def test_blocks_tile_the_grid_once(scenario):
+    lay = layout(scenario)
+    hits = np.zeros(lay.shape, dtype=int)
+    for b in range(lay.n_blocks):
+        hits[lay.region(b)] += 1
+    assert lay.n_blocks == 30 * 6 and (hits == 1).all()
+
+
+def test_local_store_equals_in_memory_sweep(scenario, reference, tmp_path):
+    report = run_to_store(scenario, str(tmp_path / "s.zarr"), LOCAL)
+    assert (report.computed, report.skipped, report.points) == (180, 0, 30 * 41)
+    ds = open_store(str(tmp_path / "s.zarr"))
+    assert_identical(ds, reference)
+    assert ds.attrs["scenario_text"] == TEXT and ds.attrs["git_commit"]
+
+
+class Interrupt(Exception):
+    pass
+
+
+def test_interrupted_local_sweep_resumes_with_missing_blocks_only(scenario, reference, tmp_path):
+    store = str(tmp_path / "s.zarr")
+
+    calls = []
+
+    def stop_after_50_blocks(done, total):
+        calls.append(done)  # once at the start, then once per block
+        if len(calls) == 51:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        run_to_store(scenario, store, LOCAL, progress=stop_after_50_blocks)
+    partial = open_store(store)
+    runs = block_runs(store)
+    assert (runs == 1).sum() == 50 and (runs == 0).sum() == 130
+    lay = layout(scenario)
+    missing = partial["status"].values == Status.PENDING
+    assert missing.sum() == sum(np.prod([r.stop - r.start for r in lay.region(b)]) for b in np.flatnonzero(runs == 0))
+    assert np.isnan(partial["premium"].values[missing]).all()
+
+    report = run_to_store(scenario, store, LOCAL)
+    assert (report.run, report.computed, report.skipped) == (2, 130, 50)
+    after = block_runs(store)
+    assert (after[runs == 1] == 1).all() and (after[runs == 0] == 2).all()
+    assert_identical(open_store(store), reference)
+    again = run_to_store(scenario, store, LOCAL)
+    assert (again.computed, again.skipped) == (0, 180)
+
+
+def test_store_of_another_sweep_is_refused(scenario, tmp_path):
+    store = str(tmp_path / "s.zarr")
+    small = dataclasses.replace(scenario, chunk_size=1000)
+    run_to_store(small, store, LOCAL)
+    other = parse_scenario(TEXT.replace("num: 30", "num: 31"), "other.yaml")
+    with pytest.raises(StoreError, match="holds another sweep"):
+        run_to_store(other, store, LOCAL)
+    report = run_to_store(other, store, LOCAL, restart=True)
+    assert report.computed == report.blocks and report.run == 1
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "keep.txt").write_text("mine")
+    with pytest.raises(StoreError, match="not a Zarr store"):
+        run_to_store(small, str(tmp_path / "notes"), LOCAL, restart=True)
+    assert (tmp_path / "notes" / "keep.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize("section,line,key,fragment", [
+    ("execution:\n  backend: spark\n", 9, "execution.backend", "local-cluster"),
+    ("execution:\n  backend: local\n  n_workers: 4\n", 10, "execution.n_workers", "'local-cluster' only"),
+    ("execution:\n  backend: dask\n", 9, "execution.backend", "scheduler's address"),
+    ("execution:\n  backend: local-cluster\n  address: tcp://x:1\n", 10, "execution.address", "'dask' only"),
+    ("execution:\n  backend: local-cluster\n  n_workers: 0\n", 10, "execution.n_workers", "greater than 0"),
+    ("execution:\n  backend: local\n  workers: 2\n", 10, "execution.workers", "unknown key"),
+])
+def test_bad_execution_sections_name_file_line_and_key(section, line, key, fragment):
+    scenario = parse_scenario(TEXT + section, "grid.yaml")
+    with pytest.raises(ScenarioError) as info:
+        execution_options(scenario)
+    message = str(info.value)
+    assert f"grid.yaml:{line}" in message and f"key '{key}'" in message and fragment in message, message
+
+
+# ----------------------------------------------------------------------------- Dask LocalCluster, 2 workers
+@pytest.fixture(scope="module")
+def cluster():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c:
+        with distributed.Client(c) as client:
+            yield c, client
+
+
+def test_cluster_run_equals_local_run(scenario, reference, cluster, tmp_path):
+    c, _ = cluster
+    text = TEXT + f"execution:\n  backend: dask\n  address: {c.scheduler_address}\n"
+    on_cluster = parse_scenario(text, "grid.yaml")
+    execution = execution_options(on_cluster)
+    report = run_to_store(on_cluster, str(tmp_path / "s.zarr"), execution)
+    assert (report.backend, report.computed) == ("dask", 180)
+    assert_identical(open_store(str(tmp_path / "s.zarr")), reference)
+
+
+def test_sweep_survives_a_killed_worker(scenario, reference, cluster, tmp_path):
+    c, client = cluster
+    client.wait_for_workers(2)
+    pids = client.run(os.getpid)
+    killed = []
+
+    def kill_a_busy_worker(done, total):
+        if killed or done < 300:
+            return
+        busy = [w for w, keys in client.processing().items() if keys and w in pids]
+        victim = busy[0]
+        os.kill(pids[victim], signal.SIGKILL)
+        killed.append((pids[victim], done, total))
+
+    store = str(tmp_path / "s.zarr")
+    report = run_to_store(scenario, store, client=client, progress=kill_a_busy_worker)
+    assert killed and killed[0][1] < killed[0][2], "the worker must die mid-sweep"
+    assert not _alive(killed[0][0])
+    assert report.computed == 180 and (block_runs(store) == 1).all()
+    assert_identical(open_store(store), reference)
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_killed_client_resumes_without_recomputing_finished_blocks(scenario, reference, cluster, tmp_path):
+    _, client = cluster
+    path = tmp_path / "grid.yaml"
+    path.write_text(TEXT + "execution:\n  backend: local-cluster\n  n_workers: 2\n")
+    store = str(tmp_path / "out" / "grid.zarr")
+    command = [sys.executable, "-c", "from simulator.cli import main; main()", "run", str(path),
+               "--out", str(tmp_path / "out"), "--no-plots", "--no-progress"]
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 240
+    try:
+        while time.monotonic() < deadline and child.poll() is None:
+            try:
+                if (block_runs(store) > 0).sum() >= 20:
+                    break
+            except (StoreError, FileNotFoundError, ValueError):
+                pass  # not created yet, or metadata half-written
+            time.sleep(0.05)
+    finally:
+        os.killpg(child.pid, signal.SIGKILL)  # the client with its scheduler and workers
+        child.wait()
+    before = block_runs(store)
+    finished = int((before > 0).sum())
+    assert 20 <= finished < 180, f"the client must die mid-sweep ({finished} blocks done)"
+
+    resumed = parse_scenario(TEXT + "execution:\n  backend: local-cluster\n  n_workers: 2\n", str(path))
+    report = run_to_store(resumed, store, client=client)
+    assert (report.computed, report.skipped) == (180 - finished, finished)
+    after = block_runs(store)
+    assert (after[before > 0] == before[before > 0]).all(), "finished blocks were solved again"
+    assert (after[before == 0] == report.run).all()
+    assert_identical(open_store(store), reference)
