@@ -24,6 +24,7 @@ SUITES = {
     "scoring": "benchmarks.bench_scoring",
     "aggregation": "benchmarks.bench_aggregation",
     "calibration": "benchmarks.bench_calibration",
+    "scaleout": "benchmarks.bench_scaleout",
 }
 ROOT = Path(__file__).resolve().parents[1]
 START, END = "<!-- performance:start -->", "<!-- performance:end -->"
@@ -114,6 +115,8 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     parser.add_argument("--no-readme", action="store_true", help="leave README.md alone")
     parser.add_argument("--no-plots", action="store_true", help="write the table only")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the other suites' rows from OUT/results.json (same machine, same mode) and replace these")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     rows, skipped = [], []
@@ -131,11 +134,26 @@ def main(argv=None) -> int:
         rows += got
         print(f"[{suite}] {len(got)} rows in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
     desc = machine()
+    if args.merge:
+        rows = _merged(args.out / "results.json", rows, desc, args.quick)
     text = render(rows, desc, args.quick, skipped, args.out, plots_too=not args.no_plots)
     print(text)
     if not args.no_readme:
         update_readme(text)
     return 0
+
+
+def _merged(path: Path, rows: list[dict], desc: str, quick: bool) -> list[dict]:
+    """Earlier rows of the suites not run now, followed by the new rows, in suite order."""
+    if not path.exists():
+        return rows
+    old = json.loads(path.read_text())
+    if old.get("machine") != desc or old.get("quick") != quick:
+        raise SystemExit(f"--merge: {path} was measured on another machine or mode; rerun every suite instead")
+    ran = {r["suite"] for r in rows}
+    kept = [r for r in old["rows"] if r.get("suite") not in ran]
+    order = list(SUITES)
+    return sorted(kept + rows, key=lambda r: order.index(r["suite"]) if r.get("suite") in order else len(order))
 
 
 def render(rows, desc, quick, skipped, out: Path, plots_too: bool = True) -> str:
@@ -145,6 +163,15 @@ def render(rows, desc, quick, skipped, out: Path, plots_too: bool = True) -> str
     if figs:
         md += ["Growth of cost with work (slope of log time on log work):", ""]
         md += [f"- {name}: exponent {k:.2f} ([plot](benchmarks/results/{p.name}))" for name, k, p in figs]
+    memory = [r for r in rows if r.get("peak_memory_mb")]
+    if memory:
+        md += ["", "Peak memory (resident, summed over the process tree):", ""]
+        md += [f"- {r['name']}, {fmt(r['work'])} {r.get('unit', '')}: {r['peak_memory_mb']:,.0f} MB"
+               + (f" ({r['baseline']}: {r['baseline_peak_memory_mb']:,.0f} MB)" if r.get("baseline_peak_memory_mb") else "")
+               for r in memory]
+    notes = [r for r in rows if r.get("note")]
+    if notes:
+        md += ["", "Notes:", ""] + [f"- {r['name']}, {fmt(r['work'])} {r.get('unit', '')}: {r['note']}" for r in notes]
     if skipped:
         md += ["", "Not run: " + "; ".join(skipped) + "."]
     text = "\n".join(md) + "\n"
