@@ -105,6 +105,8 @@ def run(
         execution = execution_options(scenario)
     except LLMLaborError as exc:
         _error(str(exc))
+    if restart and not execution.uses_store:
+        _error("--restart applies to sweeps into a Zarr store (a scenario with an 'execution:' section)")
     folder = out or (scenario.outputs.directory and Path(scenario.outputs.directory)) or Path("outputs") / scenario.name
     folder = Path(folder)
     total = math.prod(scenario.shape) if scenario.shape else 1

@@ -104,6 +104,21 @@ def test_interrupted_local_sweep_resumes_with_missing_blocks_only(scenario, refe
     assert (again.computed, again.skipped) == (0, 180)
 
 
+@pytest.mark.parametrize("sweep", [
+    "sweep:\n  mode: zip\n  parameters:\n    A_H: [0.5, 1.0, 2.0, 3.0, 4.0]\n    H: [0.2, 0.4, 0.6, 0.8, 1.0]\nsolver: {chunk_size: 2}\n",
+    "",
+], ids=["zip", "single point"])
+def test_zipped_and_single_point_sweeps_into_a_store(sweep, tmp_path):
+    text = TEXT.split("sweep:")[0] + sweep
+    scenario = parse_scenario(text, "s.yaml")
+    report = run_to_store(scenario, str(tmp_path / "s.zarr"), LOCAL)
+    assert report.blocks == (3 if sweep else 1)
+    ds = open_store(str(tmp_path / "s.zarr"))
+    assert ds["status"].shape == scenario.shape
+    assert_identical(ds, run_sweep(scenario))
+    assert (ds["status"].values == Status.OK).all()
+
+
 def test_store_of_another_sweep_is_refused(scenario, tmp_path):
     store = str(tmp_path / "s.zarr")
     small = dataclasses.replace(scenario, chunk_size=1000)
@@ -216,3 +231,25 @@ def test_killed_client_resumes_without_recomputing_finished_blocks(scenario, ref
     assert (after[before > 0] == before[before > 0]).all(), "finished blocks were solved again"
     assert (after[before == 0] == report.run).all()
     assert_identical(open_store(store), reference)
+
+
+def test_cli_resumes_a_store_and_refuses_restart_in_memory(tmp_path):
+    from typer.testing import CliRunner
+
+    from simulator.cli import app
+
+    runner = CliRunner()
+    path = tmp_path / "grid.yaml"
+    path.write_text(TEXT.replace("num: 30", "num: 3") + "execution:\n  backend: local\n")
+    args = ["run", str(path), "--out", str(tmp_path / "out"), "--no-progress", "--no-plots"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert "solved 18 of 18 blocks" in first.output and not (tmp_path / "out" / "grid.nc").exists()
+    second = runner.invoke(app, args)
+    assert "solved 0 of 18 blocks" in second.output and "18 were already in" in second.output
+    third = runner.invoke(app, args + ["--restart"])
+    assert "solved 18 of 18 blocks" in third.output
+    in_memory = tmp_path / "memory.yaml"
+    in_memory.write_text(TEXT)
+    refused = runner.invoke(app, ["run", str(in_memory), "--out", str(tmp_path / "m"), "--restart"])
+    assert refused.exit_code == 2 and "--restart applies to sweeps into a Zarr store" in refused.output
