@@ -9,8 +9,12 @@ with its occupation code so that title matching is timed apart), then times
 * title matching (titles/s) on the hand-labelled titles, against a plain-pandas baseline that
   only cleans the titles and looks up exact OCD titles (a floor, not a matcher of equal quality).
 
+Peak resident memory of each subprocess goes in ``peak_memory_mb`` / ``baseline_peak_memory_mb``
+(listed by ``python -m benchmarks``), the DuckDB settings in the row's ``note``.
+
 ``python -m benchmarks.bench_postings --rows 100000000 --no-baseline`` runs the large case
-(generation streams to disk; DuckDB runs under a 3 GB memory limit).
+(generation streams to disk; DuckDB runs under a 3 GB memory limit). Measured figures at 10^7 and
+10^8 rows are in ``docs/postings.md`` (Performance).
 """
 from __future__ import annotations
 
@@ -27,7 +31,7 @@ from empirics.postings.process import ProcessConfig, process
 t = time.perf_counter()
 r = process(sys.argv[1], sys.argv[2], ProcessConfig(match_titles=False, memory_limit=sys.argv[3]))
 dt = time.perf_counter() - t
-print(json.dumps({"seconds": dt, "rows": r.report["rows_read"], "timings": r.report["timings_s"],
+print(json.dumps({"seconds": dt, "rows": r.report["rows_read"], "timings": r.report["timings_s"], "duckdb": r.report["duckdb"],
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
@@ -69,8 +73,11 @@ def run(quick: bool = False, *, rows: int | None = None, baseline: bool = True, 
         b = _sub(_PANDAS, str(tmp / "s" / "postings")) if baseline else None
         out.append(_row("postings_process", f"{n:,} rows: validate, dedup, aggregate (DuckDB)", d["seconds"],
                         "pandas in memory" if b else None, b["seconds"] if b else None,
-                        rows_per_s=n / d["seconds"], peak_rss_mb=d["peak_rss_mb"],
-                        baseline_peak_rss_mb=b["peak_rss_mb"] if b else None, stages=d["timings"]))
+                        rows_per_s=n / d["seconds"], peak_memory_mb=d["peak_rss_mb"],
+                        baseline_peak_memory_mb=b["peak_rss_mb"] if b else None, stages=d["timings"],
+                        note=f"DuckDB {d['duckdb']['version']}: threads {d['duckdb']['threads']}, memory_limit {d['duckdb']['memory_limit']}, "
+                             f"preserve_insertion_order {d['duckdb']['preserve_insertion_order']}; "
+                             f"peak RSS {d['peak_rss_mb']:,.0f} MB"))
     out.append(_titles(quick))
     return out
 

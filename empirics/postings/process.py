@@ -91,10 +91,6 @@ def _sql_str(s: str) -> str:
     return "'" + str(s).replace("'", "''") + "'"
 
 
-def _in_list(values: Sequence[str]) -> str:
-    return "(" + ", ".join(_sql_str(v) for v in values) + ")"
-
-
 def _connect(db_path: Path, cfg: ProcessConfig):
     import duckdb
 
@@ -137,17 +133,27 @@ def _source_sql(con, files: list[Path], fmt: str) -> tuple[str, dict[str, str]]:
     return f"SELECT {', '.join(sel)} FROM {reader}", {c: types.get(c, "VARCHAR") for c in COLUMNS}
 
 
-def _case_map(expr: str, mapping: dict[str, str], order: Sequence[str]) -> str:
-    parts = []
-    for target in order:
-        keys = [k for k, v in mapping.items() if v == target]
-        if keys:
-            parts.append(f"WHEN {expr} IN {_in_list(keys)} THEN {_sql_str(target)}")
-    return "CASE " + " ".join(parts) + " END"
+@dataclass(frozen=True)
+class _Sql:
+    """SQL pieces of validation over the ``parsed`` columns (see :func:`_parsed_sql`)."""
+
+    parsed: str
+    """Column expressions ``_date, _code, _rec, _wmin, _wmax, _fac, _x, _edu`` over the input columns."""
+    conds: list[tuple[str, str]]
+    """(reason, condition) in the order of :data:`schema.REASONS`; a NULL condition counts as false."""
+    valid: list[str]
+    """One never-NULL predicate per reason, true exactly when its condition is false or NULL."""
+    monthly: str
+    """Monthly wage expression (NULL without a wage)."""
 
 
-def _parsed_sql(types: dict[str, str], rules: ValidationRules) -> tuple[str, list[tuple[str, str]], str]:
-    """Column expressions of the parsed fields and the ordered (reason, condition) list."""
+def _parsed_sql(types: dict[str, str], rules: ValidationRules) -> _Sql:
+    """Column expressions of the parsed fields, the ordered (reason, condition) list and the validity test.
+
+    ``valid`` restates each rule positively so that the common case (a valid row) is one conjunction
+    that DuckDB evaluates with selection vectors, instead of an eleven-branch CASE per row; the CASE
+    (``conds``) is evaluated only for the rows that fail.
+    """
     def is_text(c):
         return types[c].upper().startswith("VARCHAR")
 
@@ -159,42 +165,67 @@ def _parsed_sql(types: dict[str, str], rules: ValidationRules) -> tuple[str, lis
         date = f"COALESCE(TRY_CAST({d} AS DATE), CAST(TRY_STRPTIME({d}, '%Y/%m/%d') AS DATE))"
     else:
         date = "TRY_CAST(posting_date AS DATE)"
-    unit = _case_map("lower(trim(wage_unit))", UNIT_ALIASES, list(UNIT_TO_MONTH))
-    factor = "CASE _unit " + " ".join(f"WHEN '{u}' THEN {f!r}" for u, f in UNIT_TO_MONTH.items()) + " END"
-    edu = f"CASE WHEN education IS NULL OR trim(education) = '' THEN '{EDUCATION_MISSING}' ELSE COALESCE(" + _case_map(
-        "lower(trim(education))", {k.lower(): v for k, v in EDUCATION_ALIASES.items()}, list(EDUCATION)
-    ) + f", '{EDUCATION_OTHER}') END"
+    # units and education through MAP literals: one lookup per row, where a CASE of IN lists
+    # lower-cases and trims the value once per branch
+    fac_map = "MAP {" + ", ".join(f"{_sql_str(k)}: {_sql_str(repr(UNIT_TO_MONTH[v]))}::DOUBLE" for k, v in UNIT_ALIASES.items()) + "}"
+    factor = f"{fac_map}[lower(trim(wage_unit))]"
+    edu_idx = {k: i for i, k in enumerate(EDU_KEYS)}
+    # education as its index in EDU_KEYS (UTINYINT): a one-byte payload through the dedup sort
+    edu_keys = {k.lower(): v for k, v in EDUCATION_ALIASES.items()}
+    edu_map = "MAP {" + ", ".join(f"{_sql_str(k)}: {edu_idx[v]}" for k, v in edu_keys.items()) + "}"
+    edu = (f"CAST(COALESCE({edu_map}[lower(trim(education))], CASE WHEN education IS NULL OR trim(education) = '' "
+           f"THEN {edu_idx[EDUCATION_MISSING]} ELSE {edu_idx[EDUCATION_OTHER]} END) AS UTINYINT)")
     parsed = [
         f"{date} AS _date",
         "NULLIF(trim(occupation_code), '') AS _code",
         f"{num('n_recruits')} AS _rec",
         f"{num('wage_min')} AS _wmin",
         f"{num('wage_max')} AS _wmax",
-        f"{unit} AS _unit",
+        f"{factor} AS _fac",
         f"{num('experience_min_years')} AS _x",
         f"{edu} AS _edu",
     ]
-    non_numeric = " OR ".join(
-        f"(\"{c}\" IS NOT NULL AND trim(\"{c}\") <> '' AND TRY_CAST(trim(\"{c}\") AS DOUBLE) IS NULL)" for c in
-        ("n_recruits", "wage_min", "wage_max", "experience_min_years") if is_text(c)
-    )
-    mid = "CASE WHEN _wmin IS NOT NULL AND _wmax IS NOT NULL THEN (_wmin + _wmax) / 2 ELSE COALESCE(_wmin, _wmax) END"
-    monthly = f"({mid}) * ({factor})"
+    text_nums = [c for c in ("n_recruits", "wage_min", "wage_max", "experience_min_years") if is_text(c)]
+    non_numeric = " OR ".join(f"(\"{c}\" IS NOT NULL AND trim(\"{c}\") <> '' AND TRY_CAST(trim(\"{c}\") AS DOUBLE) IS NULL)" for c in text_nums)
+    # midpoint, or the one bound given: (a + b) / 2 is NULL when either bound is, so no CASE is needed
+    monthly = "(COALESCE((_wmin + _wmax) / 2, _wmin, _wmax) * _fac)"
     bad_bound = "((_wmin IS NOT NULL AND (NOT isfinite(_wmin) OR _wmin <= 0)) OR (_wmax IS NOT NULL AND (NOT isfinite(_wmax) OR _wmax <= 0)))"
+    dmin, dmax = f"DATE {_sql_str(rules.date_min)}", f"DATE {_sql_str(rules.date_max)}"
+    floor_, cap = repr(float(rules.wage_floor_month)), repr(float(rules.wage_cap_month))
+    rmax, xmax = repr(float(rules.recruits_max)), repr(float(rules.experience_max))
     conds = [
         ("non_numeric_field", non_numeric or "FALSE"),
         ("unparseable_date", "_date IS NULL"),
-        ("date_out_of_range", f"_date < DATE {_sql_str(rules.date_min)} OR _date > DATE {_sql_str(rules.date_max)}"),
+        ("date_out_of_range", f"_date < {dmin} OR _date > {dmax}"),
         ("empty_title", "title IS NULL OR trim(title) = ''"),
         ("invalid_occupation_code", "_code IS NOT NULL AND _code NOT IN (SELECT code FROM known_codes)"),
-        ("unknown_unit", "(_wmin IS NOT NULL OR _wmax IS NOT NULL) AND _unit IS NULL"),
+        ("unknown_unit", "(_wmin IS NOT NULL OR _wmax IS NOT NULL) AND _fac IS NULL"),
         ("wage_min_gt_max", "_wmin IS NOT NULL AND _wmax IS NOT NULL AND _wmin > _wmax"),
-        ("impossible_wage", f"{bad_bound} OR ({monthly}) < {rules.wage_floor_month!r} OR ({monthly}) > {rules.wage_cap_month!r}"),
-        ("invalid_recruits", f"_rec IS NOT NULL AND (NOT isfinite(_rec) OR _rec < 1 OR _rec > {rules.recruits_max!r} OR _rec <> floor(_rec))"),
-        ("invalid_experience", f"_x IS NOT NULL AND (NOT isfinite(_x) OR _x < 0 OR _x > {rules.experience_max!r})"),
+        ("impossible_wage", f"{bad_bound} OR ({monthly}) < {floor_} OR ({monthly}) > {cap}"),
+        ("invalid_recruits", f"_rec IS NOT NULL AND (NOT isfinite(_rec) OR _rec < 1 OR _rec > {rmax} OR _rec <> floor(_rec))"),
+        ("invalid_experience", f"_x IS NOT NULL AND (NOT isfinite(_x) OR _x < 0 OR _x > {xmax})"),
         ("unmatched_title", "_code IS NULL AND _matched IS NULL"),
     ]
-    return ", ".join(parsed), conds, monthly
+    # NOT COALESCE(cond, FALSE), term by term. DuckDB orders DOUBLE totally (NaN above everything),
+    # so a comparison's complement is the opposite comparison. The conjunction is never NULL: a
+    # term is NULL only where an earlier term (date or title missing) is already false.
+    ok_bound = "(_wmin IS NULL OR (isfinite(_wmin) AND _wmin > 0)) AND (_wmax IS NULL OR (isfinite(_wmax) AND _wmax > 0))"
+    valid = [
+        " AND ".join(f"(\"{c}\" IS NULL OR trim(\"{c}\") = '' OR TRY_CAST(trim(\"{c}\") AS DOUBLE) IS NOT NULL)" for c in text_nums) or "TRUE",
+        "_date IS NOT NULL",
+        f"_date >= {dmin} AND _date <= {dmax}",
+        # trim (which copies the string) only where the first character could be a space: a title that
+        # starts at '!' or above, outside U+0080-U+3FFF (where the Unicode spaces lie), is not blank
+        "title IS NOT NULL AND ((title >= '!' AND (title < '\u0080' OR title >= '\u4000')) OR trim(title) <> '')",
+        "(_code IS NULL OR _code IN (SELECT code FROM known_codes))",
+        "((_wmin IS NULL AND _wmax IS NULL) OR _fac IS NOT NULL)",
+        "(_wmin IS NULL OR _wmax IS NULL OR _wmin <= _wmax)",
+        f"{ok_bound} AND (_wmin IS NULL AND _wmax IS NULL OR {monthly} BETWEEN {floor_} AND {cap})",
+        f"(_rec IS NULL OR (isfinite(_rec) AND _rec >= 1 AND _rec <= {rmax} AND _rec = floor(_rec)))",
+        f"(_x IS NULL OR (isfinite(_x) AND _x >= 0 AND _x <= {xmax}))",
+        "(_code IS NOT NULL OR _matched IS NOT NULL)",
+    ]
+    return _Sql(", ".join(parsed), conds, valid, monthly)
 
 
 def process(
@@ -236,14 +267,18 @@ def process(
 
     con = _connect(work / "work.duckdb", cfg)
     try:
+        settings = dict(con.execute(
+            "SELECT name, value FROM duckdb_settings() WHERE name IN ('threads', 'memory_limit', 'preserve_insertion_order')").fetchall())
+        settings["version"] = duckdb.__version__
         con.register("_known_df", pd.DataFrame({"code": list(rules.known_codes)}, dtype=object))
         con.execute("CREATE TEMP TABLE known_codes AS SELECT CAST(code AS VARCHAR) AS code FROM _known_df")
         src, types = _source_sql(con, files, fmt)
-        parsed, conds, monthly = _parsed_sql(types, rules)
-        con.execute(f"CREATE TEMP VIEW parsed AS SELECT *, {parsed} FROM ({src})")
+        q = _parsed_sql(types, rules)
+        con.execute(f"CREATE TEMP VIEW parsed AS SELECT *, {q.parsed} FROM ({src})")
         rows_read = con.execute(f"SELECT count(*) FROM ({src})").fetchone()[0]
-        pre = [(r, c) for r, c in conds if r != "unmatched_title"]
-        pre_ok = " AND ".join(f"NOT COALESCE(({c}), FALSE)" for _, c in pre)
+        names = [r for r, _ in q.conds]
+        # COALESCE keeps these tests above the scan, so only the rows without a code are tested
+        pre_ok = " AND ".join(f"NOT COALESCE(({c}), FALSE)" for r, c in q.conds if r != "unmatched_title")
 
         # ---- title matching
         t = time.perf_counter()
@@ -264,38 +299,38 @@ def process(
         con.execute("CREATE TEMP TABLE title_map AS SELECT CAST(title AS VARCHAR) AS _mtitle, CAST(matched_code AS VARCHAR) AS matched_code FROM _tm_df")
         timings["match_titles"] = time.perf_counter() - t
 
-        reason = "CASE " + " ".join(f"WHEN COALESCE(({c}), FALSE) THEN '{r}'" for r, c in conds) + " END"
         con.execute(
-            f"""CREATE TEMP VIEW checked AS
-            SELECT p.*, m.matched_code AS _matched, {reason} AS reason
+            """CREATE TEMP VIEW checked AS
+            SELECT p.*, m.matched_code AS _matched
             FROM parsed p LEFT JOIN title_map m ON p._code IS NULL AND p.title = m._mtitle"""
         )
-        # ---- quarantine
+        valid = " AND ".join(q.valid)
+        # ---- quarantine: the reasons are worked out only for the rows that fail the validity test
         t = time.perf_counter()
         say("validating and writing the quarantine table")
-        all_reasons = "concat_ws(';', " + ", ".join(f"CASE WHEN COALESCE(({c}), FALSE) THEN '{r}' END" for r, c in conds) + ")"
+        reason = "CASE " + " ".join(f"WHEN COALESCE(({c}), FALSE) THEN '{r}'" for r, c in q.conds) + " END"
+        all_reasons = "concat_ws(';', " + ", ".join(f"CASE WHEN COALESCE(({c}), FALSE) THEN '{r}' END" for r, c in q.conds) + ")"
         orig = ", ".join(f'"{c}"' for c in COLUMNS)
         qpath = out / "quarantine.parquet"
         con.execute(
-            f"COPY (SELECT {orig}, source_file, reason, {all_reasons} AS reasons FROM checked WHERE reason IS NOT NULL) "
+            f"COPY (SELECT {orig}, source_file, {reason} AS reason, {all_reasons} AS reasons FROM checked WHERE NOT ({valid})) "
             f"TO {_sql_str(str(qpath))} (FORMAT parquet, COMPRESSION zstd)"
         )
         qcounts = dict(con.execute(f"SELECT reason, count(*) FROM read_parquet({_sql_str(str(qpath))}) GROUP BY reason").fetchall())
+        if None in qcounts:  # the validity test and the rules disagree: a bug, never silently passed
+            raise RuntimeError(f"postings process: {qcounts[None]} quarantined rows have no reason")
         timings["validate"] = time.perf_counter() - t
 
-        # ---- dedup
+        # ---- dedup: one window over the valid rows; only the fields the aggregation needs are carried
         t = time.perf_counter()
         say("deduplicating")
         con.execute(
-            f"""CREATE TABLE heads AS
-            SELECT code, year, firm_missing, recruits, rec_imputed, monthly, y, x, edu FROM (
-              SELECT COALESCE(_code, _matched) AS code, CAST(year(_date) AS INTEGER) AS year,
-                     firm IS NULL AS firm_missing,
-                     CAST(COALESCE(_rec, 1) AS BIGINT) AS recruits, _rec IS NULL AS rec_imputed,
-                     {monthly} AS monthly, ln({monthly}) - {Y0} AS y, _x AS x, _edu AS edu,
-                     _date AS d,
+            f"""CREATE TEMP TABLE heads AS
+            SELECT code, CAST(year(d) AS INTEGER) AS year, firm_missing, rec, monthly, x, edu FROM (
+              SELECT COALESCE(_code, _matched) AS code, _date AS d, firm IS NULL AS firm_missing,
+                     _rec AS rec, {q.monthly} AS monthly, _x AS x, _edu AS edu,
                      lag(_date) OVER (PARTITION BY firm, COALESCE(_code, _matched) ORDER BY _date, posting_id) AS prev
-              FROM checked WHERE reason IS NULL
+              FROM checked WHERE {valid}
             ) WHERE firm_missing OR prev IS NULL OR d - prev > {int(cfg.window_days)}"""
         )
         valid_rows = rows_read - sum(qcounts.values())
@@ -305,31 +340,18 @@ def process(
         # ---- aggregation
         t = time.perf_counter()
         say("aggregating")
-        edu_sums = ", ".join(f"count(*) FILTER (WHERE edu = '{k}') AS edu_{k}" for k in EDU_KEYS)
+        edu_sums = ", ".join(f"count(*) FILTER (WHERE edu = {i}) AS edu_{k}" for i, k in enumerate(EDU_KEYS))
         cells = con.execute(
-            f"""SELECT code, year, count(*) AS n_postings, sum(recruits) AS vacancies,
-                   count(*) FILTER (WHERE rec_imputed) AS n_recruits_imputed,
+            f"""SELECT code, year, count(*) AS n_postings, sum(CAST(COALESCE(rec, 1) AS BIGINT)) AS vacancies,
+                   count(*) FILTER (WHERE rec IS NULL) AS n_recruits_imputed,
                    count(monthly) AS n_wage, sum(monthly) AS s_w, sum(y) AS s_y, sum(y * y) AS s_yy,
                    count(*) FILTER (WHERE y IS NOT NULL AND x IS NOT NULL) AS n_xy,
                    sum(x) FILTER (WHERE y IS NOT NULL) AS s_x, sum(x * x) FILTER (WHERE y IS NOT NULL) AS s_xx,
                    sum(x * y) AS s_xy, sum(y) FILTER (WHERE x IS NOT NULL) AS s_y_x,
                    sum(y * y) FILTER (WHERE x IS NOT NULL) AS s_yy_x, {edu_sums}
-               FROM heads GROUP BY code, year ORDER BY code, year"""
+               FROM (SELECT *, ln(monthly) - {Y0} AS y FROM heads) GROUP BY code, year ORDER BY code, year"""
         ).fetchdf()
-        medians = None
-        if cfg.medians:
-            con.register("_periods_df", pd.DataFrame(list(cfg.periods), columns=["period", "y0", "y1"]))
-            con.execute("CREATE TEMP TABLE periods AS SELECT * FROM _periods_df")
-            parts = []
-            for lv, k in LEVEL_CHARS.items():
-                parts.append(
-                    con.execute(
-                        f"""SELECT '{lv}' AS level, substr(h.code, 1, {k}) AS prefix, p.period, median(h.monthly) AS median_wage
-                            FROM heads h JOIN periods p ON h.year BETWEEN p.y0 AND p.y1
-                            WHERE h.monthly IS NOT NULL GROUP BY ALL"""
-                    ).fetchdf()
-                )
-            medians = pd.concat(parts, ignore_index=True)
+        medians = _medians(con, cfg.periods) if cfg.medians else None
         timings["aggregate_sql"] = time.perf_counter() - t
     except duckdb.Error as e:
         raise InputError(f"postings input {[str(f) for f in files][:3]}{' ...' if len(files) > 3 else ''}: {e}") from e
@@ -350,7 +372,7 @@ def process(
     report = {
         "rows_read": int(rows_read),
         "quarantined": quarantined,
-        "quarantine_by_reason": {r: int(qcounts.get(r, 0)) for r in [c[0] for c in conds]},
+        "quarantine_by_reason": {r: int(qcounts.get(r, 0)) for r in names},
         "valid_rows": int(valid_rows),
         "titles_matched": int(tm["matched_code"].notna().sum()),
         "titles_distinct_without_code": int(len(tm)),
@@ -361,6 +383,7 @@ def process(
         "heads_outside_periods": int(outside),
         "recruits_imputed": int(cells["n_recruits_imputed"].sum()),
         "timings_s": timings,
+        "duckdb": settings,
         "rows_per_second": rows_read / timings["total"] if timings["total"] > 0 else None,
         "config": {**asdict(cfg), "rules": {k: v for k, v in asdict(rules).items() if k != "known_codes"}},
     }
@@ -369,6 +392,44 @@ def process(
                                           "growth": "growth.parquet", "report": "report.json", "title_matches": "title_matches.csv"}.items()}
     (out / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True, default=str), encoding="utf-8")
     return ProcessResult(out, report, occ, growth, files_out)
+
+
+_MEDIAN_BYTES_PER_VALUE = 32
+"""Rough memory of one value held by DuckDB's median (the double, vector growth, group overhead)."""
+
+
+def _memory_limit_bytes(con) -> float:
+    value, unit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0].split()
+    return float(value) * {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}.get(unit, 1)
+
+
+def _medians(con, periods: Sequence[tuple[str, int, int]]):
+    """Median monthly wage of heads per level, code prefix and period.
+
+    DuckDB's median keeps every value of its group in memory (it cannot spill). One query per level
+    holds each wage once per period it falls in; when that would take more than half the memory
+    limit (about 10^8 postings under 3 GB), each (level, period) gets its own query instead, which
+    holds each wage at most once.
+    """
+    import pandas as pd
+
+    con.register("_periods_df", pd.DataFrame(list(periods), columns=["period", "y0", "y1"]))
+    con.execute("CREATE TEMP TABLE periods AS SELECT * FROM _periods_df")
+    held = con.execute("SELECT count(*) FROM heads h JOIN periods p ON h.year BETWEEN p.y0 AND p.y1 WHERE h.monthly IS NOT NULL").fetchone()[0]
+    split = held * _MEDIAN_BYTES_PER_VALUE > 0.5 * _memory_limit_bytes(con)
+    parts = []
+    for lv, k in LEVEL_CHARS.items():
+        if not split:
+            parts.append(con.execute(
+                f"""SELECT '{lv}' AS level, substr(h.code, 1, {k}) AS prefix, p.period, median(h.monthly) AS median_wage
+                    FROM heads h JOIN periods p ON h.year BETWEEN p.y0 AND p.y1
+                    WHERE h.monthly IS NOT NULL GROUP BY ALL""").fetchdf())
+            continue
+        for label, y0, y1 in periods:
+            parts.append(con.execute(
+                f"""SELECT '{lv}' AS level, substr(code, 1, {k}) AS prefix, {_sql_str(label)} AS period, median(monthly) AS median_wage
+                    FROM heads WHERE monthly IS NOT NULL AND year BETWEEN {int(y0)} AND {int(y1)} GROUP BY ALL""").fetchdf())
+    return pd.concat(parts, ignore_index=True)
 
 
 def aggregate_cells(cells: pd.DataFrame, cfg: ProcessConfig, medians: pd.DataFrame | None = None):

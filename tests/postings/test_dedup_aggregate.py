@@ -128,3 +128,15 @@ def test_duckdb_matches_pandas_reference(synth_codes, processed_codes):
     pd.testing.assert_frame_equal(
         processed_codes.growth.sort_values(["level", "code"]).reset_index(drop=True),
         growth.sort_values(["level", "code"]).reset_index(drop=True), rtol=1e-9)
+
+
+def test_medians_split_by_period_equal_one_query_per_level(synth_codes, processed_codes, tmp_path, monkeypatch):
+    """Above the memory threshold medians are taken one (level, period) at a time: same values."""
+    import empirics.postings.process as proc
+
+    monkeypatch.setattr(proc, "_MEDIAN_BYTES_PER_VALUE", 10**12)
+    res = proc.process(synth_codes["dir"] / "postings", tmp_path / "o", ProcessConfig(match_titles=False, threads=2))
+    a = res.occupations.set_index(["level", "code", "period"]).sort_index()
+    b = processed_codes.occupations.set_index(["level", "code", "period"]).sort_index()
+    assert a.index.equals(b.index)
+    np.testing.assert_array_equal(a["median_wage"].to_numpy(), b["median_wage"].to_numpy())
