@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import time
+from pathlib import Path
 from typing import Callable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
@@ -96,17 +97,19 @@ def run_to_store(scenario: Scenario, store: str, execution: Execution | None = N
     the backend would make.  Returns a :class:`SweepReport`.
     """
     execution = execution or Execution(uses_store=True)
+    if "://" not in store:
+        store = str(Path(store).resolve())  # workers may run in another folder
     start = time.perf_counter()
     lay = layout(scenario)
     state = prepare(scenario, lay, store, restart=restart, backend=execution.backend)
     todo = [int(b) for b in state.missing]
-    done_points = lay.points - sum(_block_points(lay, b) for b in todo)
+    done_points = lay.points - sum(lay.block_points(b) for b in todo)
     if progress is not None:
         progress(done_points, lay.points)
 
     def finished(block_id: int) -> None:
         nonlocal done_points
-        done_points += _block_points(lay, block_id)
+        done_points += lay.block_points(block_id)
         if progress is not None:
             progress(done_points, lay.points)
 
@@ -118,20 +121,13 @@ def run_to_store(scenario: Scenario, store: str, execution: Execution | None = N
                 write_block(store, state.fingerprint, lay, block_id, solve_block(scenario, lay, block_id), state.run)
                 finished(block_id)
         else:
-            with _client(execution) as own:
+            with _ClusterClient(execution) as own:
                 _run_distributed(own, scenario, lay, state, todo, finished)
     return SweepReport(store=store, run=state.run, blocks=lay.n_blocks, computed=len(todo), skipped=lay.n_blocks - len(todo),
                        points=lay.points, seconds=time.perf_counter() - start, backend=execution.backend if client is None else "dask")
 
 
-def _block_points(lay: Layout, block_id: int) -> int:
-    n = 1
-    for r in lay.region(block_id):
-        n *= r.stop - r.start
-    return n
-
-
-class _client:
+class _ClusterClient:
     """A ``distributed.Client`` for the backend, closed (with its LocalCluster) on exit."""
 
     def __init__(self, execution: Execution):

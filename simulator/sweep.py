@@ -72,6 +72,10 @@ class Layout:
         index = np.unravel_index(block_id, self.grid) if self.grid else ()
         return tuple(slice(i * b, min((i + 1) * b, n)) for i, b, n in zip(index, self.block, self.shape))
 
+    def block_points(self, block_id: int) -> int:
+        """Number of grid points in block ``block_id`` (the last blocks along a dimension may be short)."""
+        return math.prod(r.stop - r.start for r in self.region(block_id))
+
     def var_dims(self, name: str) -> tuple[str, ...]:
         extra = self.variables[name].extra
         return self.dims + ((extra,) if extra else ())
@@ -146,7 +150,7 @@ def block_values(scenario: Scenario, layout: Layout, block_id: int) -> tuple[dic
         values = {k: m.reshape(-1) for k, m in zip(scenario.axes, mesh)}
     else:
         values = {k: np.asarray(v)[region[0]] for k, v in scenario.axes.items()}
-    count = math.prod(r.stop - r.start for r in region)
+    count = layout.block_points(block_id)
     pad = layout.block_size - count
     return {k: np.pad(v, (0, pad), mode="edge") for k, v in values.items()}, count
 
@@ -199,7 +203,7 @@ def run_sweep(scenario: Scenario, progress: Callable[[int, int], None] | None = 
         region = lay.region(block_id)
         for name, values in solve_block(scenario, lay, block_id).items():
             data[name][region] = values
-        done += math.prod(r.stop - r.start for r in region)
+        done += lay.block_points(block_id)
         if progress is not None:
             progress(done, lay.points)
     return dataset(scenario, lay, data)

@@ -92,7 +92,7 @@ def test_interrupted_local_sweep_resumes_with_missing_blocks_only(scenario, refe
     assert (runs == 1).sum() == 50 and (runs == 0).sum() == 130
     lay = layout(scenario)
     missing = partial["status"].values == Status.PENDING
-    assert missing.sum() == sum(np.prod([r.stop - r.start for r in lay.region(b)]) for b in np.flatnonzero(runs == 0))
+    assert missing.sum() == sum(lay.block_points(b) for b in np.flatnonzero(runs == 0))
     assert np.isnan(partial["premium"].values[missing]).all()
 
     report = run_to_store(scenario, store, LOCAL)
@@ -192,6 +192,22 @@ def test_sweep_survives_a_killed_worker(scenario, reference, cluster, tmp_path):
     assert_identical(open_store(store), reference)
 
 
+def _kill_tree(child):
+    """SIGKILL a process and every descendant, and wait until none is left to write to the store."""
+    psutil = pytest.importorskip("psutil")
+    root = psutil.Process(child.pid)
+    procs = [root] + root.children(recursive=True)
+    os.killpg(child.pid, signal.SIGKILL)
+    for p in procs:  # and any that left the process group
+        try:
+            p.kill()
+        except psutil.NoSuchProcess:
+            pass
+    child.wait()
+    gone, alive = psutil.wait_procs(procs, timeout=30)
+    assert not alive, f"processes survived SIGKILL: {alive}"
+
+
 def _alive(pid):
     try:
         os.kill(pid, 0)
@@ -207,7 +223,8 @@ def test_killed_client_resumes_without_recomputing_finished_blocks(scenario, ref
     store = str(tmp_path / "out" / "grid.zarr")
     command = [sys.executable, "-c", "from simulator.cli import main; main()", "run", str(path),
                "--out", str(tmp_path / "out"), "--no-plots", "--no-progress"]
-    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    log = open(tmp_path / "client.log", "w")
+    child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 240
     try:
         while time.monotonic() < deadline and child.poll() is None:
@@ -218,15 +235,16 @@ def test_killed_client_resumes_without_recomputing_finished_blocks(scenario, ref
                 pass  # not created yet, or metadata half-written
             time.sleep(0.05)
     finally:
-        os.killpg(child.pid, signal.SIGKILL)  # the client with its scheduler and workers
-        child.wait()
+        _kill_tree(child)  # the client with its scheduler, nannies and workers
+        log.close()
+    assert child.returncode == -signal.SIGKILL, f"the client ended by itself: {(tmp_path / 'client.log').read_text()[-2000:]}"
     before = block_runs(store)
     finished = int((before > 0).sum())
     assert 20 <= finished < 180, f"the client must die mid-sweep ({finished} blocks done)"
 
     resumed = parse_scenario(TEXT + "execution:\n  backend: local-cluster\n  n_workers: 2\n", str(path))
     report = run_to_store(resumed, store, client=client)
-    assert (report.computed, report.skipped) == (180 - finished, finished)
+    assert (report.computed, report.skipped) == (180 - finished, finished), (report, finished)
     after = block_runs(store)
     assert (after[before > 0] == before[before > 0]).all(), "finished blocks were solved again"
     assert (after[before == 0] == report.run).all()
