@@ -29,7 +29,7 @@ from . import __version__
 from .errors import LLMLaborError
 from .provenance import git_commit
 from .scenario import Scenario
-from .sweep import Layout, _fields, dataset
+from .sweep import Layout, dataset, parameter_record
 
 PROGRESS = "_progress"
 
@@ -42,8 +42,8 @@ def fingerprint(scenario: Scenario, lay: Layout) -> str:
     """SHA-256 of what decides a sweep's numbers (not its outputs or where it runs)."""
     record = {
         "package_version": __version__,
-        "economy": _fields(scenario.economy),
-        "technologies": [_fields(t) for t in scenario.technologies],
+        "economy": parameter_record(scenario.economy),
+        "technologies": [parameter_record(t) for t in scenario.technologies],
         "sweep_mode": scenario.sweep_mode,
         "axes": {k: [float(x).hex() for x in np.asarray(v)] for k, v in scenario.axes.items()},
         "solver": dataclasses.asdict(scenario.solver),

@@ -141,32 +141,32 @@ def _segment_count(scenario: Scenario) -> int:
     return int(jax.eval_shape(fn, _as_f64(economy), _as_f64(techs)).factors.shape[-1])
 
 
-def block_values(scenario: Scenario, layout: Layout, block_id: int) -> tuple[dict[str, np.ndarray], int]:
-    """Flat parameter values of one block, padded to ``layout.block_size``, and the unpadded count."""
-    region = layout.region(block_id)
+def block_values(scenario: Scenario, lay: Layout, block_id: int) -> tuple[dict[str, np.ndarray], int]:
+    """Flat parameter values of one block, padded to ``lay.block_size``, and the unpadded count."""
+    region = lay.region(block_id)
     if scenario.sweep_mode == "grid":
         axes = [np.asarray(v)[r] for v, r in zip(scenario.axes.values(), region)]
         mesh = np.meshgrid(*axes, indexing="ij")
         values = {k: m.reshape(-1) for k, m in zip(scenario.axes, mesh)}
     else:
         values = {k: np.asarray(v)[region[0]] for k, v in scenario.axes.items()}
-    count = layout.block_points(block_id)
-    pad = layout.block_size - count
+    count = lay.block_points(block_id)
+    pad = lay.block_size - count
     return {k: np.pad(v, (0, pad), mode="edge") for k, v in values.items()}, count
 
 
-def solve_block(scenario: Scenario, layout: Layout, block_id: int) -> dict[str, np.ndarray]:
+def solve_block(scenario: Scenario, lay: Layout, block_id: int) -> dict[str, np.ndarray]:
     """Solve one block; returns each variable shaped ``region shape + extra``."""
-    values, count = block_values(scenario, layout, block_id)
+    values, count = block_values(scenario, lay, block_id)
     economy, techs = with_values(scenario, values) if values else (scenario.economy, scenario.technologies)
     eq = solve_batch(economy, techs, options=scenario.solver)
-    region_shape = tuple(r.stop - r.start for r in layout.region(block_id))
+    region_shape = tuple(r.stop - r.start for r in lay.region(block_id))
     out = {}
-    for name, var in layout.variables.items():
-        values = np.asarray(getattr(eq, var.source))
-        extra = values.shape[-1:] if var.extra else ()
-        values = values.reshape((-1,) + extra)[:count]
-        out[name] = values.reshape(region_shape + extra).astype(var.dtype)
+    for name, var in lay.variables.items():
+        array = np.asarray(getattr(eq, var.source))
+        extra = array.shape[-1:] if var.extra else ()
+        array = array.reshape((-1,) + extra)[:count]  # drop the padding
+        out[name] = array.reshape(region_shape + extra).astype(var.dtype)
     return out
 
 
@@ -177,7 +177,7 @@ def _attributes(scenario: Scenario) -> dict:
         scenario_text=scenario.text,
         solver_method=resolve_method(scenario.technologies, scenario.solver.method),
         solver_options=dataclasses.asdict(scenario.solver),
-        parameters={"economy": _fields(scenario.economy), "technologies": [_fields(t) for t in scenario.technologies]},
+        parameters={"economy": parameter_record(scenario.economy), "technologies": [parameter_record(t) for t in scenario.technologies]},
     )
 
 
@@ -209,7 +209,8 @@ def run_sweep(scenario: Scenario, progress: Callable[[int, int], None] | None = 
     return dataset(scenario, lay, data)
 
 
-def _fields(obj) -> dict:
+def parameter_record(obj) -> dict:
+    """A parameter object's fields as plain JSON-able values (callables by name)."""
     out = {"type": type(obj).__name__}
     for f in dataclasses.fields(obj):
         v = getattr(obj, f.name)
@@ -268,4 +269,4 @@ def write_netcdf(ds: xr.Dataset, path) -> None:
     os.replace(tmp, path)
 
 
-__all__ = ["Layout", "layout", "block_shape", "solve_block", "dataset", "run_sweep", "summary_table", "segments_at", "write_netcdf"]
+__all__ = ["Layout", "layout", "block_shape", "block_values", "solve_block", "dataset", "parameter_record", "run_sweep", "summary_table", "segments_at", "write_netcdf"]
