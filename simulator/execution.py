@@ -19,6 +19,7 @@ elsewhere.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import time
@@ -121,34 +122,24 @@ def run_to_store(scenario: Scenario, store: str, execution: Execution | None = N
                 write_block(store, state.fingerprint, lay, block_id, solve_block(scenario, lay, block_id), state.run)
                 finished(block_id)
         else:
-            with _ClusterClient(execution) as own:
+            with _cluster_client(execution) as own:
                 _run_distributed(own, scenario, lay, state, todo, finished)
     return SweepReport(store=store, run=state.run, blocks=lay.n_blocks, computed=len(todo), skipped=lay.n_blocks - len(todo),
                        points=lay.points, seconds=time.perf_counter() - start, backend=execution.backend if client is None else "dask")
 
 
-class _ClusterClient:
+@contextlib.contextmanager
+def _cluster_client(execution: Execution):
     """A ``distributed.Client`` for the backend, closed (with its LocalCluster) on exit."""
+    from distributed import Client, LocalCluster
 
-    def __init__(self, execution: Execution):
-        self.execution = execution
-        self.cluster = self.client = None
-
-    def __enter__(self):
-        from distributed import Client, LocalCluster
-
-        if self.execution.backend == "dask":
-            self.client = Client(self.execution.address)
-        else:
-            self.cluster = LocalCluster(n_workers=self.execution.n_workers, threads_per_worker=self.execution.threads_per_worker,
-                                        processes=True, dashboard_address=None)
-            self.client = Client(self.cluster)
-        return self.client
-
-    def __exit__(self, *exc):
-        self.client.close()
-        if self.cluster is not None:
-            self.cluster.close()
+    if execution.backend == "dask":
+        with Client(execution.address) as client:
+            yield client
+    else:
+        with LocalCluster(n_workers=execution.n_workers, threads_per_worker=execution.threads_per_worker,
+                          processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
+            yield client
 
 
 def _run_distributed(client, scenario: Scenario, lay: Layout, state, todo: list[int], finished: Callable[[int], None]) -> None:

@@ -223,21 +223,31 @@ def parameter_record(obj) -> dict:
 def summary_table(ds: xr.Dataset) -> list[tuple[str, str]]:
     """Short text summary: counts by status and ranges of the main outcomes.
 
-    Works on NumPy- and Dask-backed datasets alike; only reductions are computed.
+    Works on NumPy- and Dask-backed datasets alike.  On a store it reads the
+    data in two passes: the status counts, then every range at once (the
+    reductions share their reads of each chunk).
     """
+    import dask
+
     status = ds["status"]
-    counts = {s: int((status == s).sum()) for s in Status}
+    (counts,) = dask.compute({s: (status == s).sum() for s in Status})
     rows = [("points", f"{status.size:,}")]
-    rows += [(f"status {s.name.lower()}", f"{n:,}") for s, n in counts.items() if n]
-    if counts[Status.OK]:
-        ok = status == Status.OK
-        for var in ("premium", "W_L", "W_H", "Y"):
-            v = ds[var].where(ok)
-            rows.append((var, f"{float(v.min()):.6g} .. {float(v.max()):.6g}"))
-        rows.append(("max |residual|", f"{float(abs(ds['residuals']).where(ok).max()):.2e}"))
-        if "m" in ds:
-            adopted = (ds["shares"].isel(factor=slice(2, None)).sum("factor") > 0).where(ok).sum() / counts[Status.OK]
-            rows.append(("points with a model adopted", f"{float(adopted):.1%}"))
+    rows += [(f"status {s.name.lower()}", f"{int(n):,}") for s, n in counts.items() if n]
+    n_ok = int(counts[Status.OK])
+    if not n_ok:  # ranges over no point would be all-NaN reductions
+        return rows
+    ok = status == Status.OK
+    lazy = {var: (ds[var].where(ok).min(), ds[var].where(ok).max()) for var in ("premium", "W_L", "W_H", "Y")}
+    lazy["residual"] = abs(ds["residuals"]).where(ok).max()
+    if "m" in ds:
+        lazy["adopted"] = (ds["shares"].isel(factor=slice(2, None)).sum("factor") > 0).where(ok).sum()
+    (got,) = dask.compute(lazy)
+    for var in ("premium", "W_L", "W_H", "Y"):
+        low, high = got[var]
+        rows.append((var, f"{float(low):.6g} .. {float(high):.6g}"))
+    rows.append(("max |residual|", f"{float(got['residual']):.2e}"))
+    if "adopted" in got:
+        rows.append(("points with a model adopted", f"{float(got['adopted']) / n_ok:.1%}"))
     return rows
 
 
