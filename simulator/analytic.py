@@ -13,6 +13,7 @@ Each function solves a single point and returns an :class:`Equilibrium`;
 from __future__ import annotations
 
 import dataclasses
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -161,47 +162,93 @@ def traditional_ai(economy: Economy, tech: TraditionalAI, options: AnalyticOptio
 
 
 # --------------------------------------------------------------------------- scaling-law LLM
-def _llm_geometry(e: Economy, tech: ScalingLLM, log_kappa, x, theta):
-    """Switch points and segment measures at log wages (x, x+θ); κ is the model's unit cost on its window.
+class _Point(NamedTuple):
+    """A task point with its complement and both logs: (v, 1-v, ln v, ln(1-v)).
 
-    The model's task set is [s, t] = [max(a, I_lo), min(b, I_hi)] where c_L(a) = κ
-    and c_H(b) = κ (empty, s = t = I*, if s >= t); I* is the L/H indifference
-    point.  Segments, in task order, are
+    Carrying the logs through the geometry lets the numeraire integral use the
+    closed forms ln(1-a) = u and ln b = v of the switch points instead of
+    evaluating logarithms again (and keeps 1-v exact near 1).
+    """
+
+    v: Any
+    c: Any
+    log_v: Any
+    log_c: Any
+
+    @staticmethod
+    def where(cond, p, q):
+        return _Point(*(jnp.where(cond, a, b) for a, b in zip(p, q)))
+
+    def primitive_log1m(self):
+        """∫_0^v ln(1-i) di = -(1-v) ln(1-v) - v."""
+        return -jnp.where(self.c > 0, self.c * self.log_c, 0.0) - self.v
+
+    def primitive_log(self):
+        """∫_0^v ln i di = v ln v - v."""
+        return jnp.where(self.v > 0, self.v * self.log_v, 0.0) - self.v
+
+
+def _window_point(edge):
+    edge = _f64(edge)
+    return _Point(edge, 1.0 - edge, jnp.log(edge), jnp.log1p(-edge))
+
+
+def _llm_points(e: Economy, tech: ScalingLLM, log_kappa, x, theta):
+    """Switch points at log wages (x, x+θ) as :class:`_Point` s, and the six segment widths.
+
+    κ is the model's unit cost on its window.  The model's task set is
+    [s, t] = [max(a, I_lo), min(b, I_hi)] where c_L(a) = κ and c_H(b) = κ
+    (empty, s = t = I*, if s >= t); I* is the L/H indifference point.
+    Segments, in task order, are
     L [0, min(s,I*)], M [min(s,I*), min(t,I*)], L [min(t,I*), I*],
     H [I*, max(s,I*)], M [max(s,I*), max(t,I*)], H [max(t,I*), 1];
     their widths are computed from complements (expm1, sigmoid(-z)) so that
     narrow segments next to 0 or 1 keep full relative precision.
-    Returns (points (7,), widths (6,)).
+    Returns (points: 7 :class:`_Point` s, widths (6,)).
     """
     eta = e.eta
     y = x + theta
     z = (theta - jnp.log(e.A_H) + jnp.log(e.A_L)) / eta
-    I_star, one_minus_I_star = jax.nn.sigmoid(z), jax.nn.sigmoid(-z)
-    u = (x - jnp.log(e.A_L) - log_kappa) / eta
-    v = (y - jnp.log(e.A_H) - log_kappa) / eta
-    a = -jnp.expm1(u)  # 1 - a = e^u
+    star = _Point(jax.nn.sigmoid(z), jax.nn.sigmoid(-z), jax.nn.log_sigmoid(z), jax.nn.log_sigmoid(-z))
+    u = (x - jnp.log(e.A_L) - log_kappa) / eta  # 1 - a = e^u
+    v = (y - jnp.log(e.A_H) - log_kappa) / eta  # b = e^v
+    a = -jnp.expm1(u)
     b, one_minus_b = jnp.exp(v), -jnp.expm1(v)
-    s = jnp.maximum(a, tech.I_lo)
-    t = jnp.minimum(b, tech.I_hi)
-    one_minus_t = jnp.maximum(one_minus_b, 1.0 - tech.I_hi)
-    empty = s >= t
-    s = jnp.where(empty, I_star, s)
-    t = jnp.where(empty, I_star, t)
-    one_minus_t = jnp.where(empty, one_minus_I_star, one_minus_t)
-    points = jnp.stack(
-        [jnp.zeros_like(x), jnp.minimum(s, I_star), jnp.minimum(t, I_star), I_star, jnp.maximum(s, I_star), jnp.maximum(t, I_star), jnp.ones_like(x)]
-    )
+    from_a = a > tech.I_lo
+    from_b = b < tech.I_hi
+    s = _Point.where(from_a, _Point(a, jnp.exp(u), jnp.log(jnp.where(from_a, a, 1.0)), u), _window_point(tech.I_lo))
+    t = _Point.where(from_b, _Point(b, one_minus_b, v, jnp.log(jnp.where(from_b, one_minus_b, 1.0))), _window_point(tech.I_hi))
+    empty = s.v >= t.v
+    s = _Point.where(empty, star, s)
+    t = _Point.where(empty, star, t)
+    s_low, t_low = s.v < star.v, t.v < star.v
+    zero = jnp.zeros_like(x)
+    points = [
+        _Point(zero, zero + 1.0, zero - jnp.inf, zero),
+        _Point.where(s_low, s, star),
+        _Point.where(t_low, t, star),
+        star,
+        _Point.where(s_low, star, s),
+        _Point.where(t_low, star, t),
+        _Point(zero + 1.0, zero, zero, zero - jnp.inf),
+    ]
     widths = jnp.stack(
         [
-            jnp.minimum(s, I_star),
-            jnp.maximum(jnp.minimum(t, I_star) - jnp.minimum(s, I_star), 0.0),
-            jnp.maximum(I_star - t, 0.0),
-            jnp.maximum(s - I_star, 0.0),
-            jnp.maximum(jnp.maximum(t, I_star) - jnp.maximum(s, I_star), 0.0),
-            jnp.minimum(one_minus_t, one_minus_I_star),
+            jnp.minimum(s.v, star.v),
+            jnp.maximum(jnp.minimum(t.v, star.v) - jnp.minimum(s.v, star.v), 0.0),
+            jnp.maximum(star.v - t.v, 0.0),
+            jnp.maximum(s.v - star.v, 0.0),
+            jnp.maximum(jnp.maximum(t.v, star.v) - jnp.maximum(s.v, star.v), 0.0),
+            jnp.minimum(t.c, star.c),
         ]
     )
     return points, widths
+
+
+def _llm_geometry(e: Economy, tech: ScalingLLM, log_kappa, x, theta):
+    """Switch points (7,) and segment widths (6,) at log wages (x, x+θ); see :func:`_llm_points`."""
+    points, widths = _llm_points(e, tech, log_kappa, x, theta)
+    return jnp.stack([p.v for p in points]), widths
 
 
 LLM_SEGMENT_FACTORS = [L_INDEX, M_INDEX, L_INDEX, H_INDEX, M_INDEX, H_INDEX]
@@ -209,16 +256,18 @@ LLM_SEGMENT_FACTORS = [L_INDEX, M_INDEX, L_INDEX, H_INDEX, M_INDEX, H_INDEX]
 
 def _llm_evaluate(e: Economy, tech: ScalingLLM, log_kappa, x, theta):
     """Numeraire integral ∫ ln p and the task measures of L and H at log wages (x, x+θ); analytic."""
-    points, w = _llm_geometry(e, tech, log_kappa, x, theta)
-    log_wage = [x - jnp.log(e.A_L), x + theta - jnp.log(e.A_H)]
-    phi = log_kappa * (w[1] + w[4])
-    for k, f in enumerate(LLM_SEGMENT_FACTORS):
-        p, q = points[k], points[k + 1]
-        if f == L_INDEX:
-            phi = phi + log_wage[0] * w[k] - e.eta * jnp.where(w[k] > 0, _int_log1m(p, q), 0.0)
-        elif f == H_INDEX:
-            phi = phi + log_wage[1] * w[k] - e.eta * jnp.where(w[k] > 0, _int_log(p, q), 0.0)
-    return phi, w[0] + w[2], w[3] + w[5]
+    points, w = _llm_points(e, tech, log_kappa, x, theta)
+    P1m = [p.primitive_log1m() for p in points[:4]]  # L works on [p0, p1] and [p2, p3]
+    P = [None] * 3 + [p.primitive_log() for p in points[3:]]  # H on [p3, p4] and [p5, p6]
+    integral_L = jnp.where(w[0] > 0, P1m[1] - P1m[0], 0.0) + jnp.where(w[2] > 0, P1m[3] - P1m[2], 0.0)
+    integral_H = jnp.where(w[3] > 0, P[4] - P[3], 0.0) + jnp.where(w[5] > 0, P[6] - P[5], 0.0)
+    s_L, s_H = w[0] + w[2], w[3] + w[5]
+    phi = (
+        log_kappa * (w[1] + w[4])
+        + (x - jnp.log(e.A_L)) * s_L - e.eta * integral_L
+        + (x + theta - jnp.log(e.A_H)) * s_H - e.eta * integral_H
+    )
+    return phi, s_L, s_H
 
 
 def llm_log_unit_cost(economy: Economy, tech: ScalingLLM):

@@ -71,6 +71,11 @@ class Grid:
         value = lo + tau[..., None] * (hi - lo)
         return jnp.where(jnp.isfinite(lo) & jnp.isfinite(hi), value, -jnp.inf)
 
+    def log_prod_columns(self, points):
+        """:meth:`log_prod` as one array per factor."""
+        value = self.log_prod(points)
+        return [value[..., k] for k in range(self.n_factors)]
+
     def integrate(self, k, p, q):
         """∫_p^q of the interpolant of ℓ_k (exact for piecewise-linear), elementwise over ``p``, ``q``."""
         p, q = jnp.asarray(p)[..., None], jnp.asarray(q)[..., None]
@@ -203,4 +208,5 @@ def solve_discretized(economy, technologies=(), options: DiscretizedOptions = Di
     for t in technologies:
         ok = ok & (t.F > 0)
     status = jnp.where(ok, jnp.where(unbounded, Status.UNBOUNDED, Status.OK), Status.INADMISSIBLE)
-    return finalize(e, technologies, x, x + theta, boundaries, factors, status, log_prod=grid.log_prod, integrate=grid.integrate)
+    return finalize(e, technologies, x, x + theta, boundaries, factors, status, log_prod=grid.log_prod_columns,
+                    integrate=lambda k, b: grid.integrate(k, b[:-1], b[1:]))

@@ -27,12 +27,13 @@ residuals test the solution rather than restate it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 
-from .factors import L_INDEX, H_INDEX, integrate_log_productivity, log_productivities
+from .factors import L_INDEX, H_INDEX, integrate_over_segments, log_productivity_columns
 from .status import Status
 
 #: Residual names, in the order of ``Equilibrium.residuals``.
@@ -125,34 +126,43 @@ def segment_shares(widths, factors, n_factors: int):
     return jnp.stack([jnp.sum(jnp.where(factors == k, widths, 0.0)) for k in range(n_factors)])
 
 
+def _pick(columns, f):
+    """``columns[f]`` elementwise, for a static list of K arrays and an index array ``f`` (index < 0 -> 0)."""
+    out = columns[0]
+    for k in range(1, len(columns)):
+        out = jnp.where(f == k, columns[k], out)
+    return out
+
+
 def _no_arbitrage(log_prod, log_wages, boundaries, factors):
-    """Largest log-cost excess of the assigned factor over the cheapest one."""
-    starts, ends = boundaries[:-1], boundaries[1:]
-    widths = ends - starts
-    used = (factors != UNUSED) & (widths > 0)
-    # interior samples of each segment
-    fracs = jnp.array([0.5])
-    points = starts[:, None] + fracs[None, :] * widths[:, None]
-    log_cost = log_wages - log_prod(points)  # (S, 1, K)
-    assigned = jnp.take_along_axis(log_cost, jnp.clip(factors, 0)[:, None, None], axis=-1)[..., 0]
-    excess = jnp.where(used[:, None], assigned - jnp.min(log_cost, axis=-1), 0.0)
-    worst = jnp.max(excess)
-    # one-sided conditions at each internal boundary between two used segments
+    """Largest log-cost excess of the assigned factor over the cheapest one.
+
+    Checked at the midpoint of each used segment and one-sidedly at each
+    boundary between two used segments.  ``log_prod(points)`` returns one
+    array per factor.  The loops over the (few, static) segments are unrolled:
+    under ``vmap`` every operation is then on a batch-long vector, which
+    vectorises far better than small per-point axes with gathers.
+    """
+    S = factors.shape[0]
+    b = [boundaries[k] for k in range(S + 1)]
+    f = [factors[k] for k in range(S)]
+    used = [(f[k] != UNUSED) & (b[k + 1] > b[k]) for k in range(S)]
+
+    def costs(point):
+        return [w - ell for w, ell in zip(log_wages, log_prod(point))]
+
+    worst = jnp.zeros_like(b[0])
+    for k in range(S):
+        cost = costs(b[k] + 0.5 * (b[k + 1] - b[k]))
+        excess = _pick(cost, f[k]) - functools.reduce(jnp.minimum, cost)
+        worst = jnp.maximum(worst, jnp.where(used[k], excess, 0.0))
     delta = 1e-12
-    left_f, right_f = factors[:-1], factors[1:]
-    at = boundaries[1:-1]
-    both = used[:-1] & used[1:] & (left_f != right_f)
-    cost_minus = log_wages - log_prod(at - delta)
-    cost_plus = log_wages - log_prod(at + delta)
-
-    def pick(costs, f):
-        return jnp.take_along_axis(costs, jnp.clip(f, 0)[:, None], axis=-1)[:, 0]
-
-    gap_minus = pick(cost_minus, left_f) - pick(cost_minus, right_f)
-    gap_plus = pick(cost_plus, right_f) - pick(cost_plus, left_f)
-    gap = jnp.where(both, jnp.maximum(gap_minus, gap_plus), 0.0)
-    gap = jnp.where(jnp.isnan(gap), jnp.inf, gap)
-    return jnp.maximum(jnp.maximum(worst, jnp.max(gap, initial=0.0)), 0.0)
+    for k in range(S - 1):
+        minus, plus = costs(b[k + 1] - delta), costs(b[k + 1] + delta)
+        gap = jnp.maximum(_pick(minus, f[k]) - _pick(minus, f[k + 1]), _pick(plus, f[k + 1]) - _pick(plus, f[k]))
+        gap = jnp.where(used[k] & used[k + 1] & (f[k] != f[k + 1]), gap, 0.0)
+        worst = jnp.maximum(worst, jnp.where(jnp.isnan(gap), jnp.inf, gap))
+    return worst
 
 
 def finalize(economy, technologies, x, y, boundaries, factors, status, *, widths=None, log_prod=None, integrate=None) -> Equilibrium:
@@ -160,20 +170,22 @@ def finalize(economy, technologies, x, y, boundaries, factors, status, *, widths
 
     Works on a single point; vmap it for batches.  ``status`` is the solver's
     own status; it becomes NOT_CONVERGED when a residual exceeds :data:`TOLERANCE`.
-    ``log_prod(points) -> (..., K)`` and ``integrate(k, p, q)`` define the task
-    profiles the conditions are checked against; by default the exact profiles
+    ``log_prod(points) -> [ℓ_0, ..., ℓ_{K-1}]`` (one array of ``points.shape``
+    per factor) and ``integrate(k, boundaries) -> (S,)`` (∫ ℓ_k over each
+    segment) define the task profiles the conditions are checked against;
+    by default the exact profiles
     (the discretised route passes its own interpolant).  ``widths`` gives the
     segments' measures when the solver knows them more exactly than
     ``diff(boundaries)`` (narrow segments near a boundary of [0, 1]).
     """
     if log_prod is None:
-        log_prod = lambda points: log_productivities(economy, technologies, points)  # noqa: E731
+        log_prod = lambda points: log_productivity_columns(economy, technologies, points)  # noqa: E731
     if integrate is None:
-        integrate = lambda k, p, q: integrate_log_productivity(economy, technologies, k, p, q)  # noqa: E731
+        integrate = lambda k, b: integrate_over_segments(economy, technologies, k, b)  # noqa: E731
     n_factors = 2 + len(technologies)
     boundaries, factors, widths = compact_segments(boundaries, factors, widths)
     prices = [jnp.exp(x), jnp.exp(y)] + [jnp.asarray(t.F, dtype=jnp.float64) for t in technologies]
-    log_wages = jnp.stack([x, y] + [jnp.log(t.F) for t in technologies])
+    log_wages = [x, y] + [jnp.log(t.F) for t in technologies]
     shares = segment_shares(widths, factors, n_factors)
     W_L, W_H = prices[0], prices[1]
     income = (W_L * economy.L + W_H * economy.H) / jnp.maximum(1.0 - jnp.sum(shares[2:]), 1e-300)
@@ -183,12 +195,11 @@ def finalize(economy, technologies, x, y, boundaries, factors, status, *, widths
     # per-task input quantity of each factor on its own tasks (eq. 7-8 and their model analogue)
     supply = [economy.L, economy.H] + [m[j] for j in range(len(technologies))]
     log_input = jnp.stack([jnp.log(supply[k] / jnp.where(shares[k] > 0, shares[k], 1.0)) for k in range(n_factors)])
-    starts, ends = boundaries[:-1], boundaries[1:]
     log_Y = 0.0
     log_price_integral = 0.0
     for k in range(n_factors):
         on_k = factors == k
-        ints = integrate(k, starts, ends)  # elementwise over segments
+        ints = integrate(k, boundaries)  # one integral per segment
         int_k = jnp.sum(jnp.where(on_k, ints, 0.0))
         width_k = jnp.sum(jnp.where(on_k, widths, 0.0))
         log_Y = log_Y + int_k + jnp.where(width_k > 0, width_k * log_input[k], 0.0)

@@ -27,16 +27,20 @@ def factor_names(technologies) -> list[str]:
     return ["L", "H"] + [t.name for t in technologies]
 
 
-def log_productivities(economy: Economy, technologies, i):
-    """ℓ_k(i) for every factor, stacked on a new last axis: shape ``i.shape + (2 + len(technologies),)``."""
+def log_productivity_columns(economy: Economy, technologies, i) -> list:
+    """ℓ_k(i) for every factor, as a list of ``2 + len(technologies)`` arrays of ``i.shape``."""
     i = jnp.asarray(i, dtype=jnp.float64)
     columns = [
         jnp.log(economy.A_L) + economy.eta * jnp.log1p(-i),
         jnp.log(economy.A_H) + xlogy(economy.eta, i),
     ]
     columns += [tech.log_productivity(i, economy.eta) for tech in technologies]
-    columns = [jnp.where(jnp.isnan(c), -jnp.inf, c) for c in columns]
-    return jnp.stack(columns, axis=-1)
+    return [jnp.where(jnp.isnan(c), -jnp.inf, c) for c in columns]
+
+
+def log_productivities(economy: Economy, technologies, i):
+    """ℓ_k(i) for every factor, stacked on a new last axis: shape ``i.shape + (2 + len(technologies),)``."""
+    return jnp.stack(log_productivity_columns(economy, technologies, i), axis=-1)
 
 
 def _primitive_log1m(u):
@@ -74,4 +78,25 @@ def integrate_log_productivity(economy: Economy, technologies, k: int, p, q):
         else:
             nodes = p[..., None] + 0.5 * (jnp.asarray(_GL_NODES) + 1.0) * width[..., None]
             value = 0.5 * width * jnp.sum(jnp.asarray(_GL_WEIGHTS) * tech.log_productivity(nodes, economy.eta), axis=-1)
+    return jnp.where(width > 0, value, 0.0)
+
+
+def integrate_over_segments(economy: Economy, technologies, k: int, boundaries):
+    """∫ ℓ_k over each segment [boundaries[s], boundaries[s+1]] of a nondecreasing ``boundaries`` (S+1,).
+
+    The same values as :func:`integrate_log_productivity` on consecutive
+    segments; closed-form primitives are evaluated once per boundary.
+    """
+    b = jnp.asarray(boundaries, dtype=jnp.float64)
+    p, q = b[:-1], jnp.maximum(b[1:], b[:-1])
+    width = q - p
+    if k == L_INDEX:
+        value = width * jnp.log(economy.A_L) + economy.eta * jnp.diff(_primitive_log1m(b))
+    elif k == H_INDEX:
+        value = width * jnp.log(economy.A_H) + economy.eta * jnp.diff(_primitive_log(b))
+    elif isinstance(technologies[k - 2], TraditionalAI):
+        tech = technologies[k - 2]
+        value = width * jnp.log(tech.A_bar) + tech.mu * jnp.diff(_primitive_log1m(b))
+    else:
+        return integrate_log_productivity(economy, technologies, k, p, q)
     return jnp.where(width > 0, value, 0.0)
