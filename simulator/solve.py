@@ -43,7 +43,7 @@ class SolverOptions:
     n_tasks: int = 1024
     max_segments: int = 16
     #: Points still NOT_CONVERGED are solved again: after a Newton pass by the nested
-    #: solver with (12, 3) iterations, then with these larger counts (0 switches retries off).
+    #: solver with (16, 4) iterations, then with these larger counts (0 switches retries off).
     retry_n_outer: int = 80
     retry_n_inner: int = 12
 
@@ -53,7 +53,7 @@ class SolverOptions:
         if self.retry_n_outer == 0 or self.retry_n_inner == 0:
             return None
         if self.strategy == "newton":
-            return dataclasses.replace(self, strategy="nested", n_outer=12, n_inner=3)
+            return dataclasses.replace(self, strategy="nested", n_outer=16, n_inner=4)
         return dataclasses.replace(self, strategy="nested", n_outer=self.retry_n_outer, n_inner=self.retry_n_inner,
                                    n_traditional=max(self.n_traditional, 2 * self.retry_n_outer), retry_n_outer=0)
 
@@ -110,12 +110,16 @@ def _single_point_solver(technologies: Sequence, options: SolverOptions):
 
 
 @functools.lru_cache(maxsize=64)
-def _compiled(structure, options: SolverOptions, batched: bool):
+def _compiled(structure, options: SolverOptions, batched: bool, slice_size: int = 0):
+    """The jitted solver: one point, or a batch (vmapped; in slices of ``slice_size`` points if nonzero)."""
     economy_def, tech_defs = structure
     dummy_techs = tuple(jax.tree_util.tree_unflatten(d, [0.0] * d.num_leaves) for d in tech_defs)
     point = _single_point_solver(dummy_techs, options)
-    fn = jax.vmap(point) if batched else point
-    return jax.jit(fn)
+    if not batched:
+        return jax.jit(point)
+    if slice_size:
+        return jax.jit(lambda e, techs: jax.lax.map(lambda args: point(*args), (e, techs), batch_size=slice_size))
+    return jax.jit(jax.vmap(point))
 
 
 def _structure(economy, technologies):
@@ -141,26 +145,36 @@ def solve(economy: Economy, technologies: Sequence = (), *, options: SolverOptio
     return result
 
 
-#: Batches larger than this are solved in slices of about this many points, so that intermediates
-#: stay in cache (on the LLM route, 10^6 points ran 1.26x faster than in one slice).
-BATCH_SLICE = 32768
+#: Largest slice of a batch solved at once, in points (semi-analytic route) and in points x
+#: cells (discretised route): slices this small keep the intermediates in cache.  On the LLM
+#: route 10^6 points ran 1.26x faster in slices than in one piece.
+POINTS_PER_SLICE = 32768
+CELLS_PER_SLICE = 65536
 
 
-def _solve_flat(structure, options: SolverOptions, treedef, flat: list[np.ndarray]):
-    """One compiled pass over flat parameter arrays, in equal slices of at most about :data:`BATCH_SLICE` points."""
+def _slicing(size: int, technologies, options: SolverOptions) -> tuple[int, int]:
+    """(points per slice, padded size) for a batch of ``size`` points; (0, size) means one piece."""
+    if resolve_method(technologies, options.method) == "discretized":
+        limit = max(1, CELLS_PER_SLICE // (options.n_tasks + 1))
+    else:
+        limit = POINTS_PER_SLICE
+    if size <= limit:
+        return 0, size
+    n_slices = -(-size // limit)
+    quantum = max(1, limit // 32)  # equal slices, rounded up a little so that few shapes compile
+    step = -(-size // (n_slices * quantum)) * quantum
+    return step, n_slices * step
+
+
+def _solve_flat(structure, technologies, options: SolverOptions, treedef, flat: list[np.ndarray]):
+    """Solve flat parameter arrays (one point per entry) in cache-sized slices; results cover exactly those points."""
     size = flat[0].shape[0]
-    fn = _compiled(structure, options, True)
-    if size <= BATCH_SLICE:
-        return fn(*jax.tree_util.tree_unflatten(treedef, [jnp.asarray(a) for a in flat]))
-    # equal slices, rounded up to 1024 points so that little work is padding and few shapes compile
-    n_slices = -(-size // BATCH_SLICE)
-    step = -(-size // (n_slices * 1024)) * 1024
-    parts = []
-    for start in range(0, size, step):
-        idx = np.arange(start, start + step)
-        idx[idx >= size] = start  # padding repeats a real point of the slice
-        parts.append(fn(*jax.tree_util.tree_unflatten(treedef, [jnp.asarray(a[idx]) for a in flat])))
-    return jax.tree_util.tree_map(lambda *p: jnp.concatenate(p)[:size], *parts)
+    step, padded = _slicing(size, technologies, options)
+    if padded > size:  # padding repeats the first point
+        index = np.concatenate([np.arange(size), np.zeros(padded - size, dtype=np.int64)])
+        flat = [a[index] for a in flat]
+    result = _compiled(structure, options, True, step)(*jax.tree_util.tree_unflatten(treedef, [jnp.asarray(a) for a in flat]))
+    return result if padded == size else jax.tree_util.tree_map(lambda v: v[:size], result)
 
 
 def solve_batch(economy: Economy, technologies: Sequence = (), *, options: SolverOptions | None = None) -> Equilibrium:
@@ -179,7 +193,7 @@ def solve_batch(economy: Economy, technologies: Sequence = (), *, options: Solve
     size = int(np.prod(shape)) if shape else 1
     flat = [np.ascontiguousarray(np.broadcast_to(a, shape).reshape(size)) for a in arrays]
     structure = _structure(economy, technologies)
-    result = _solve_flat(structure, options, treedef, flat)
+    result = _solve_flat(structure, technologies, options, treedef, flat)
     while options.retry is not None:
         todo = np.flatnonzero(np.asarray(result.status) == Status.NOT_CONVERGED)
         if not todo.size:
@@ -187,7 +201,7 @@ def solve_batch(economy: Economy, technologies: Sequence = (), *, options: Solve
         options = options.retry
         bucket = 1 << int(np.ceil(np.log2(todo.size)))
         padded = np.concatenate([todo, np.full(bucket - todo.size, todo[0])])
-        again = _solve_flat(structure, options, treedef, [a[padded] for a in flat])
+        again = _solve_flat(structure, technologies, options, treedef, [a[padded] for a in flat])
         rows = jnp.asarray(todo)
         result = jax.tree_util.tree_map(lambda full, part: full.at[rows].set(part[: todo.size]), result, again)
     return jax.tree_util.tree_map(lambda v: v.reshape(shape + v.shape[1:]), result)

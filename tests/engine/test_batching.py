@@ -30,10 +30,26 @@ def test_sliced_batch_equals_one_slice(monkeypatch):
     flat = [np.broadcast_to(np.asarray(v, dtype=np.float64), (2500,)) for v in leaves]
     unconverged = np.sum(np.asarray(first_pass(*tu.tree_unflatten(treedef, flat)).status) == Status.NOT_CONVERGED)
     assert unconverged > 0
-    monkeypatch.setattr(solve_module, "BATCH_SLICE", 1000)  # 3 slices of 1024 points, the last one padded
+    monkeypatch.setattr(solve_module, "POINTS_PER_SLICE", 1000)  # 3 slices of 837 points, 11 of them padding
     sliced = solve_batch(economy, techs, options=options)
     for field in FIELDS:
         np.testing.assert_array_equal(np.asarray(getattr(sliced, field)), np.asarray(getattr(whole, field)), err_msg=field)
+    assert np.all(np.asarray(whole.status) == Status.OK)
+
+
+def test_sliced_discretized_batch_equals_one_slice(monkeypatch):
+    economy, techs = _llm_batch(40, seed=4)
+    options = SolverOptions(method="discretized", n_tasks=64)
+    whole = solve_batch(economy, techs, options=options)
+    monkeypatch.setattr(solve_module, "CELLS_PER_SLICE", 650)  # 10 points of 65 cells per slice
+    assert solve_module._slicing(40, techs, options) == (10, 40)
+    sliced = solve_batch(economy, techs, options=options)
+    # sums over cells may be grouped differently for another batch shape: equal to rounding
+    for field in ("factors", "status"):
+        np.testing.assert_array_equal(np.asarray(getattr(sliced, field)), np.asarray(getattr(whole, field)), err_msg=field)
+    for field in ("W_L", "W_H", "premium", "Y", "m", "shares", "boundaries"):
+        np.testing.assert_allclose(np.asarray(getattr(sliced, field)), np.asarray(getattr(whole, field)), rtol=1e-13, err_msg=field)
+    np.testing.assert_allclose(np.asarray(sliced.residuals), np.asarray(whole.residuals), rtol=0, atol=1e-15)
     assert np.all(np.asarray(whole.status) == Status.OK)
 
 
