@@ -42,6 +42,10 @@ from .factors import H_INDEX, L_INDEX, log_productivity_columns
 from .rootfind import make_nested_solver, make_newton_solver
 from .status import Status
 
+#: The Newton pass on a fine grid starts from its solution on a grid of this many cells
+#: (the O(h²) gap between the two is then closed by REFINE_STEPS quadratically convergent steps).
+COARSE_TASKS = 64
+REFINE_STEPS = 2
 #: Up to this many breakpoints are merged into the uniform nodes by counting; more are sorted.
 _MERGE_BY_COUNTING = 32
 
@@ -323,10 +327,17 @@ def solve_discretized(economy, technologies=(), options: DiscretizedOptions = Di
     x_b = benchmark_log_wage(e, I_b, theta_b)
     theta_lo = jnp.minimum(jnp.min(grid.gap[0]), theta_b) - 200.0
     theta_hi = jnp.maximum(jnp.max(grid.gap[1]), theta_b) + 200.0
+    log_supply_ratio = jnp.log(e.H) - jnp.log(e.L)
     if options.strategy == "newton":
-        solve = make_newton_solver(grid.evaluate, jnp.log(e.H) - jnp.log(e.L), options.n_outer)
+        if options.n_tasks >= 4 * COARSE_TASKS:
+            # Newton's steps on a coarse grid first, then a few on the fine one from there
+            coarse = Grid(e, technologies, dataclasses.replace(options, n_tasks=COARSE_TASKS))
+            x_b, theta_b = make_newton_solver(coarse.evaluate, log_supply_ratio, options.n_outer)(x_b, theta_b, theta_lo, theta_hi)
+            solve = make_newton_solver(grid.evaluate, log_supply_ratio, min(options.n_outer, REFINE_STEPS))
+        else:
+            solve = make_newton_solver(grid.evaluate, log_supply_ratio, options.n_outer)
     else:
-        solve = make_nested_solver(grid.evaluate, jnp.log(e.H) - jnp.log(e.L), options.n_outer, options.n_inner)
+        solve = make_nested_solver(grid.evaluate, log_supply_ratio, options.n_outer, options.n_inner)
     x, theta = solve(x_b, theta_b, theta_lo, theta_hi)
     boundaries, factors = grid.segments(x, theta, options.max_segments)
     ok = economy_admissible(e)
