@@ -201,10 +201,11 @@ class Grid:
         ok = jnp.isfinite(lo) & jnp.isfinite(hi)
         whole = jnp.where(ok, self.width * 0.5 * (lo + hi), 0.0)
         unusable = ((~ok) & (self.width > 0)).astype(jnp.int32)
-        # materialised first: fused into the running sum, the profile would be recomputed per window
+        # materialised first, so that the running sums do not recompute the profile; an associative
+        # scan, as jnp.cumsum's reduce-window is slow on CPU
         whole, unusable = jax.lax.optimization_barrier((whole, unusable))
-        total = jnp.concatenate([jnp.zeros(1), jnp.cumsum(whole)])
-        bad = jnp.concatenate([jnp.zeros(1, dtype=jnp.int32), jnp.cumsum(unusable)])
+        total = jnp.concatenate([jnp.zeros(1), jax.lax.associative_scan(jnp.add, whole)])
+        bad = jnp.concatenate([jnp.zeros(1, dtype=jnp.int32), jax.lax.associative_scan(jnp.add, unusable)])
         j = self._cell_of(boundaries)
         w = self.width[j]
         into = boundaries - self.left[j]
@@ -266,23 +267,33 @@ class Grid:
         ends = [cut_L, tau_star, cut_H, jnp.ones_like(tau_star)]
         labels = [jnp.where(models_first_L, models, L), jnp.where(models_first_L, L, models),
                   jnp.where(models_first_H, models, H), jnp.where(models_first_H, H, models)]
+        sizes = [(e - s) * self.width for s, e in zip(starts, ends)]
+        # an empty piece takes the label before it (the cell's first nonempty one at its start), so
+        # it starts nothing; an empty cell repeats the last label of the cell before it
+        first = labels[3]
+        for size, lab in zip(sizes[2::-1], labels[2::-1]):
+            first = jnp.where(size > 0, lab, first)
+        effective = []
+        for size, lab in zip(sizes, labels):
+            first = jnp.where(size > 0, lab, first)
+            effective.append(first)
+        previous = jnp.concatenate([effective[0][:1], effective[3][:-1]])
+        empty_cell = self.width <= 0
+        effective = [jnp.where(empty_cell, previous, lab) for lab in effective]
+        previous = jnp.concatenate([effective[0][:1], effective[3][:-1]])
+        change = [effective[0] != previous] + [effective[k] != effective[k - 1] for k in range(1, 4)]
         # pieces in task order: (cell, piece) flattened
         pos = jnp.stack([self.left + s * self.width for s in starts], axis=1).reshape(-1)
-        size = jnp.stack([(e - s) * self.width for s, e in zip(starts, ends)], axis=1).reshape(-1)
-        label = jnp.stack(labels, axis=1).reshape(-1).astype(jnp.int32)
-        # materialised first, so that the scans below do not recompute the pieces per window
-        pos, size, label = jax.lax.optimization_barrier((pos, size, label))
-        # an empty piece takes the label of the last nonempty one before it, so it starts nothing
-        index = jnp.arange(size.shape[0])
-        last = jax.lax.cummax(jnp.where(size > 0, index, -1), axis=0)
-        first = jnp.argmax(size > 0)
-        effective = jnp.where(last >= 0, label[jnp.maximum(last, 0)], label[first])
-        change = jnp.concatenate([jnp.zeros(1, dtype=bool), effective[1:] != effective[:-1]])
-        (idx,) = jnp.nonzero(change, size=max_segments - 1, fill_value=pos.shape[0])
+        label = jnp.stack(effective, axis=1).reshape(-1).astype(jnp.int32)
+        change = jnp.stack(change, axis=1).reshape(-1)
+        # indices of the first max_segments - 1 changes (as jnp.nonzero(size=...), from a running count
+        # and a binary search, which is much cheaper on CPU than nonzero's scatter)
+        count = jax.lax.associative_scan(jnp.add, change.astype(jnp.int32))
+        idx = jnp.searchsorted(count, jnp.arange(1, max_segments), side="left")
         valid = idx < pos.shape[0]
         safe = jnp.minimum(idx, pos.shape[0] - 1)
         boundaries = jnp.concatenate([jnp.zeros(1), jnp.where(valid, pos[safe], 1.0), jnp.ones(1)])
-        factors = jnp.concatenate([label[first][None], jnp.where(valid, effective[safe], UNUSED)]).astype(jnp.int32)
+        factors = jnp.concatenate([label[:1], jnp.where(valid, label[safe], UNUSED)]).astype(jnp.int32)
         return boundaries, factors
 
 
