@@ -79,6 +79,16 @@ def _merged_nodes(n: int, breaks: list):
     return jnp.where(jnp.any(hit, axis=1), jnp.sum(jnp.where(hit, b[None, :], 0.0), axis=1), (slots - before) / n)
 
 
+def _tech_costs(log_prices, ell_left, ell_right):
+    """One-sided log costs of each technology on each cell (+inf where it cannot work in all of the cell)."""
+    left, right = [], []
+    for p, lo, hi in zip(log_prices, ell_left, ell_right):
+        available = jnp.isfinite(lo) & jnp.isfinite(hi)
+        left.append(jnp.where(available, p - lo, jnp.inf))
+        right.append(jnp.where(available, p - hi, jnp.inf))
+    return left, right
+
+
 def _positive_part(a0, a1, width):
     """∫ a_+ and the measure of {a > 0} over a piece of ``width`` on which a is linear from a0 to a1."""
     hi, lo = jnp.maximum(a0, a1), jnp.minimum(a0, a1)
@@ -122,7 +132,7 @@ class Grid:
         self.ell_left, self.ell_right = ell_left, ell_right
         self.n_factors = len(ell_left)
         # the technologies' envelope of log costs, +inf where none can work
-        costs_left, costs_right = self._tech_costs(log_prices)
+        costs_left, costs_right = _tech_costs(log_prices, ell_left[2:], ell_right[2:])
         self.T_left = functools.reduce(jnp.minimum, costs_left, jnp.full_like(width, jnp.inf))
         self.T_right = functools.reduce(jnp.minimum, costs_right, jnp.full_like(width, jnp.inf))
         # the cheapest technology on each cell (at its middle), as a factor index
@@ -136,23 +146,10 @@ class Grid:
         self.D_H = (T_left + ell_left[H_INDEX], T_right + ell_right[H_INDEX])
         self.gap = (ell_left[H_INDEX] - ell_left[L_INDEX], ell_right[H_INDEX] - ell_right[L_INDEX])
 
-    def _tech_costs(self, log_prices):
-        """One-sided log costs of each technology on each cell (+inf where it cannot work in all of the cell)."""
-        left, right = [], []
-        for p, lo, hi in zip(log_prices, self.ell_left[2:], self.ell_right[2:]):
-            available = jnp.isfinite(lo) & jnp.isfinite(hi)
-            left.append(jnp.where(available, p - lo, jnp.inf))
-            right.append(jnp.where(available, p - hi, jnp.inf))
-        return left, right
-
     @staticmethod
     def _split_where_technologies_cross(left, right, ell_left, ell_right, log_prices):
         """Cut each cell in two where the cheapest technology changes (at its middle if it does not)."""
-        cost_l, cost_r = [], []
-        for p, lo, hi in zip(log_prices, ell_left[2:], ell_right[2:]):
-            available = jnp.isfinite(lo) & jnp.isfinite(hi)
-            cost_l.append(jnp.where(available, p - lo, jnp.inf))
-            cost_r.append(jnp.where(available, p - hi, jnp.inf))
+        cost_l, cost_r = _tech_costs(log_prices, ell_left[2:], ell_right[2:])
         f, g = _argmin(cost_l), _argmin(cost_r)
         d0 = _pick(cost_l, f) - _pick(cost_l, g)
         d1 = _pick(cost_r, f) - _pick(cost_r, g)
