@@ -118,8 +118,25 @@ def _compiled(structure, options: SolverOptions, batched: bool, slice_size: int 
     if not batched:
         return jax.jit(point)
     if slice_size:
-        return jax.jit(lambda e, techs: jax.lax.map(lambda args: point(*args), (e, techs), batch_size=slice_size))
+        return jax.jit(functools.partial(_sliced, jax.vmap(point), slice_size))
     return jax.jit(jax.vmap(point))
+
+
+def _sliced(batched_point, slice_size: int, economy, technologies):
+    """``batched_point`` over slices of ``slice_size`` points in turn (a scan); the batch is a multiple of it.
+
+    Like ``lax.map(batch_size=...)``, which however fails on outputs with an empty
+    axis (``m`` of an economy without technologies).
+    """
+    def split(v):
+        return v.reshape((v.shape[0] // slice_size, slice_size) + v.shape[1:])
+
+    def join(v):
+        return v.reshape((v.shape[0] * v.shape[1],) + v.shape[2:])
+
+    xs = jax.tree_util.tree_map(split, (economy, technologies))
+    _, ys = jax.lax.scan(lambda carry, x: (carry, batched_point(*x)), (), xs)
+    return jax.tree_util.tree_map(join, ys)
 
 
 def _structure(economy, technologies):

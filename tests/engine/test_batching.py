@@ -68,3 +68,14 @@ def test_segment_integrals_agree_with_per_segment_integrals(k):
     want = np.asarray(integrate_log_productivity(ECON, TECHS, k, boundaries[:-1], boundaries[1:]))
     assert got.shape == (7,)
     np.testing.assert_array_equal(got, want)
+
+
+def test_sliced_batch_without_technologies(monkeypatch):
+    """Slices also work when an output has an empty axis (no models: m has shape (B, 0))."""
+    economy = Economy(eta=np.linspace(0.5, 2.0, 300), H=np.linspace(0.3, 1.5, 300))
+    whole = solve_batch(economy)
+    monkeypatch.setattr(solve_module, "POINTS_PER_SLICE", 64)
+    sliced = solve_batch(economy)
+    assert np.asarray(sliced.m).shape == (300, 0)
+    for field in FIELDS:
+        np.testing.assert_array_equal(np.asarray(getattr(sliced, field)), np.asarray(getattr(whole, field)), err_msg=field)
