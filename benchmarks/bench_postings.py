@@ -5,12 +5,15 @@ with its occupation code so that title matching is timed apart), then times
 
 * ``process`` (DuckDB: validation with quarantine, 30-day dedup, aggregation to every level and
   period, medians included) against :func:`empirics.postings.reference.run` (pandas, in memory),
-  each in a fresh subprocess so that its peak resident memory is measured too;
+  each in a fresh subprocess so that its peak resident memory and CPU time are measured too
+  (``cpu_seconds``: user + system time of the subprocess; on a shared machine the wall time
+  depends on the other jobs, the CPU time much less);
 * title matching (titles/s) on the hand-labelled titles, against a plain-pandas baseline that
   only cleans the titles and looks up exact OCD titles (a floor, not a matcher of equal quality).
 
 Peak resident memory of each subprocess goes in ``peak_memory_mb`` / ``baseline_peak_memory_mb``
-(listed by ``python -m benchmarks``), the DuckDB settings in the row's ``note``.
+(listed by ``python -m benchmarks``), the DuckDB settings in the row's ``note``, the stage timings
+of ``process`` (``report["timings_s"]``) in ``stages``.
 
 ``python -m benchmarks.bench_postings --rows 100000000 --no-baseline`` runs the large case
 (generation streams to disk; DuckDB runs under a 3 GB memory limit). Measured figures at 10^7 and
@@ -31,8 +34,9 @@ from empirics.postings.process import ProcessConfig, process
 t = time.perf_counter()
 r = process(sys.argv[1], sys.argv[2], ProcessConfig(match_titles=False, memory_limit=sys.argv[3]))
 dt = time.perf_counter() - t
+ru = resource.getrusage(resource.RUSAGE_SELF)
 print(json.dumps({"seconds": dt, "rows": r.report["rows_read"], "timings": r.report["timings_s"], "duckdb": r.report["duckdb"],
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_rss_mb": ru.ru_maxrss / 1024, "cpu_seconds": ru.ru_utime + ru.ru_stime}))
 """
 
 _PANDAS = """
@@ -44,7 +48,8 @@ rules = default_rules()
 t = time.perf_counter()
 parsed, heads, occ, growth = reference.run(sys.argv[1], rules, ProcessConfig(match_titles=False))
 dt = time.perf_counter() - t
-print(json.dumps({"seconds": dt, "rows": len(parsed), "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+ru = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"seconds": dt, "rows": len(parsed), "peak_rss_mb": ru.ru_maxrss / 1024, "cpu_seconds": ru.ru_utime + ru.ru_stime}))
 """
 
 
@@ -73,8 +78,9 @@ def run(quick: bool = False, *, rows: int | None = None, baseline: bool = True, 
         b = _sub(_PANDAS, str(tmp / "s" / "postings")) if baseline else None
         out.append(_row("postings_process", f"{n:,} rows: validate, dedup, aggregate (DuckDB)", d["seconds"],
                         "pandas in memory" if b else None, b["seconds"] if b else None,
-                        rows_per_s=n / d["seconds"], peak_memory_mb=d["peak_rss_mb"],
-                        baseline_peak_memory_mb=b["peak_rss_mb"] if b else None, stages=d["timings"],
+                        rows_per_s=n / d["seconds"], peak_memory_mb=d["peak_rss_mb"], cpu_seconds=d["cpu_seconds"],
+                        baseline_peak_memory_mb=b["peak_rss_mb"] if b else None, baseline_cpu_seconds=b["cpu_seconds"] if b else None,
+                        stages=d["timings"],
                         note=f"DuckDB {d['duckdb']['version']}: threads {d['duckdb']['threads']}, memory_limit {d['duckdb']['memory_limit']}, "
                              f"preserve_insertion_order {d['duckdb']['preserve_insertion_order']}; "
                              f"peak RSS {d['peak_rss_mb']:,.0f} MB"))

@@ -7,18 +7,24 @@ limit (``ProcessConfig.memory_limit``), and the database is removed at the end. 
 1. **Read** the input files (``union_by_name``; absent schema columns read as missing).
 2. **Match titles** of valid rows without an occupation code: the distinct titles go through
    :class:`empirics.postings.titles.TitleMatcher` once; the best fine occupation is used.
-3. **Validate**: every row gets the first failing rule of :data:`schema.REASONS` (or none); the
-   failing rows, with all their columns, ``source_file``, ``reason`` and ``reasons`` (all failing
-   rules, ``;``-joined), are written to ``quarantine.parquet``.
-4. **Deduplicate**: rows of one firm and occupation sorted by date (then ``posting_id``); a row
-   within ``window_days`` days of the previous one is a duplicate. Rows without a firm are never
-   duplicates. The first row of each run (the *head*) is kept with its recruits, wage, education
-   and experience.
-5. **Aggregate** heads to sufficient statistics per fine occupation and year, then to every level
-   and period: vacancies (recruits, missing read as 1), vacancy shares, postings, mean, median and
-   mean log of the monthly wage (midpoint of the range, or the one bound given, times the unit
-   factor), the experience premium (within-group OLS slope of log wage on required years with its
-   classical standard error), and the education mix (shares of heads).
+3. **One pass over the input** (:func:`_scan`): DuckDB reads and validates every row once; every
+   row gets the first failing rule of :data:`schema.REASONS` (or none). The valid rows are sorted
+   for dedup and streamed out in Arrow batches; the failing rows, with all their columns,
+   ``source_file``, ``reason`` and ``reasons`` (all failing rules, ``;``-joined), come last and are
+   written to ``quarantine.parquet``.
+4. **Deduplicate** (in the same pass): rows of one firm and occupation sorted by date (then
+   ``posting_id``); a row within ``window_days`` days of the previous one is a duplicate. Rows
+   without a firm are never duplicates. The first row of each run (the *head*) is kept with its
+   recruits, wage, education and experience. The sort key is a 64-bit hash of firm and
+   occupation; a hash collision is detected exactly and then the rows are sorted by firm and
+   occupation themselves.
+5. **Aggregate** heads to sufficient statistics per fine occupation and year (summed batch by
+   batch), then to every level and period: vacancies (recruits, missing read as 1), vacancy
+   shares, postings, mean, median and mean log of the monthly wage (midpoint of the range, or the
+   one bound given, times the unit factor), the experience premium (within-group OLS slope of log
+   wage on required years with its classical standard error), and the education mix (shares of
+   heads). Medians are exact order statistics (:func:`grouped_medians` in memory, or DuckDB's
+   median for inputs too large for that).
 """
 from __future__ import annotations
 
@@ -198,7 +204,7 @@ def _parsed_sql(types: dict[str, str], rules: ValidationRules) -> _Sql:
         ("unparseable_date", "_date IS NULL"),
         ("date_out_of_range", f"_date < {dmin} OR _date > {dmax}"),
         ("empty_title", "title IS NULL OR trim(title) = ''"),
-        ("invalid_occupation_code", "_code IS NOT NULL AND _code NOT IN (SELECT code FROM known_codes)"),
+        ("invalid_occupation_code", "_code IS NOT NULL AND NOT _known"),
         ("unknown_unit", "(_wmin IS NOT NULL OR _wmax IS NOT NULL) AND _fac IS NULL"),
         ("wage_min_gt_max", "_wmin IS NOT NULL AND _wmax IS NOT NULL AND _wmin > _wmax"),
         ("impossible_wage", f"{bad_bound} OR ({monthly}) < {floor_} OR ({monthly}) > {cap}"),
@@ -217,7 +223,7 @@ def _parsed_sql(types: dict[str, str], rules: ValidationRules) -> _Sql:
         # trim (which copies the string) only where the first character could be a space: a title that
         # starts at '!' or above, outside U+0080-U+3FFF (where the Unicode spaces lie), is not blank
         "title IS NOT NULL AND ((title >= '!' AND (title < '\u0080' OR title >= '\u4000')) OR trim(title) <> '')",
-        "(_code IS NULL OR _code IN (SELECT code FROM known_codes))",
+        "(_code IS NULL OR _known)",
         "((_wmin IS NULL AND _wmax IS NULL) OR _fac IS NOT NULL)",
         "(_wmin IS NULL OR _wmax IS NULL OR _wmin <= _wmax)",
         f"{ok_bound} AND (_wmin IS NULL AND _wmax IS NULL OR {monthly} BETWEEN {floor_} AND {cap})",
@@ -245,6 +251,7 @@ def process(
     """
     import shutil
 
+    import numpy as np
     import pandas as pd
 
     from .provenance import provenance
@@ -274,8 +281,9 @@ def process(
         con.execute("CREATE TEMP TABLE known_codes AS SELECT CAST(code AS VARCHAR) AS code FROM _known_df")
         src, types = _source_sql(con, files, fmt)
         q = _parsed_sql(types, rules)
-        con.execute(f"CREATE TEMP VIEW parsed AS SELECT *, {q.parsed} FROM ({src})")
-        rows_read = con.execute(f"SELECT count(*) FROM ({src})").fetchone()[0]
+        # `_known`: the code is one of the known codes (here by a semi-join; below by the code table)
+        con.execute(f"CREATE TEMP VIEW parsed AS SELECT *, _code IN (SELECT code FROM known_codes) AS _known FROM (SELECT *, {q.parsed} FROM ({src}))")
+        rows_read = con.execute(f"SELECT count(*) FROM ({src})").fetchall()[0][0]
         names = [r for r, _ in q.conds]
         # COALESCE keeps these tests above the scan, so only the rows without a code are tested
         pre_ok = " AND ".join(f"NOT COALESCE(({c}), FALSE)" for r, c in q.conds if r != "unmatched_title")
@@ -295,64 +303,73 @@ def process(
             tm = pd.DataFrame({"title": titles.to_numpy(dtype=object), "matched_code": pd.Series([None] * len(titles), dtype=object),
                                "match_score": 0.0})
         tm.to_csv(out / "title_matches.csv", index=False)
-        con.register("_tm_df", tm)
-        con.execute("CREATE TEMP TABLE title_map AS SELECT CAST(title AS VARCHAR) AS _mtitle, CAST(matched_code AS VARCHAR) AS matched_code FROM _tm_df")
+        # every occupation a valid row can carry (a known code or a matched one), numbered in sorted
+        # order: dedup and aggregation carry this integer instead of the code's text
+        codes = np.array(sorted(set(rules.known_codes) | set(tm["matched_code"].dropna())), dtype=object)
+        known = set(rules.known_codes)
+        con.register("_codes_df", pd.DataFrame({"code": codes, "ci": np.arange(len(codes), dtype=np.int32),
+                                                "known": np.array([c in known for c in codes], dtype=bool)}))
+        con.execute("CREATE TEMP TABLE codes AS SELECT CAST(code AS VARCHAR) AS code, CAST(ci AS INTEGER) AS ci, known FROM _codes_df")
+        matched = tm[tm["matched_code"].notna()]
+        con.register("_tm_df", matched)
+        con.execute("""CREATE TEMP TABLE title_map AS SELECT CAST(t.title AS VARCHAR) AS _mtitle, CAST(t.matched_code AS VARCHAR) AS matched_code, c.ci AS matched_ci
+                       FROM _tm_df t JOIN codes c ON c.code = t.matched_code""")
         timings["match_titles"] = time.perf_counter() - t
 
+        # one join with the code table gives both the known-code test and the code number; the
+        # title join is left out when no title was matched (then no row gets a code from it)
+        if len(matched):
+            match_cols, title_join = "m.matched_code AS _matched, COALESCE(k.ci, m.matched_ci) AS _ci", \
+                "LEFT JOIN title_map m ON p._code IS NULL AND p.title = m._mtitle"
+        else:
+            match_cols, title_join = "CAST(NULL AS VARCHAR) AS _matched, k.ci AS _ci", ""
         con.execute(
-            """CREATE TEMP VIEW checked AS
-            SELECT p.*, m.matched_code AS _matched
-            FROM parsed p LEFT JOIN title_map m ON p._code IS NULL AND p.title = m._mtitle"""
+            f"""CREATE TEMP VIEW checked AS
+            SELECT p.*, COALESCE(k.known, FALSE) AS _known, {match_cols}
+            FROM (SELECT *, {q.parsed} FROM ({src})) p LEFT JOIN codes k ON k.code = p._code {title_join}"""
         )
-        valid = " AND ".join(q.valid)
-        # ---- quarantine: the reasons are worked out only for the rows that fail the validity test
+
+        # ---- one pass: validate, sort the valid rows for dedup, stream them out and aggregate
         t = time.perf_counter()
-        say("validating and writing the quarantine table")
-        reason = "CASE " + " ".join(f"WHEN COALESCE(({c}), FALSE) THEN '{r}'" for r, c in q.conds) + " END"
-        all_reasons = "concat_ws(';', " + ", ".join(f"CASE WHEN COALESCE(({c}), FALSE) THEN '{r}' END" for r, c in q.conds) + ")"
-        orig = ", ".join(f'"{c}"' for c in COLUMNS)
+        say("validating, deduplicating and aggregating")
+        qraw = work / "quarantine_raw.parquet"
+        # medians in memory when the heads' wages fit in a quarter of the memory limit (and a cell
+        # number, (year - year0) * codes + code, in 31 bits); otherwise DuckDB's median from a file
+        year0, year1 = con.execute(f"SELECT year(DATE {_sql_str(rules.date_min)}), year(DATE {_sql_str(rules.date_max)})").fetchall()[0]
+        keep_wages = (cfg.medians and rows_read * _GROUPED_MEDIAN_BYTES_PER_VALUE <= 0.25 * _memory_limit_bytes(con)
+                      and (year1 - year0 + 1) * len(codes) < 2**31)
+        wage_file = None if keep_wages or not cfg.medians else work / "head_wages.parquet"
+        st = _scan(con, q, cfg.window_days, codes, qraw, wage_file, exact=False, wage_rows=rows_read if keep_wages else None, year0=year0)
+        key_clashes = st.clashes
+        if key_clashes:  # two (firm, occupation) pairs share a hash key: redo with the exact order
+            say(f"{key_clashes} dedup key clashes: sorting by firm and occupation instead")
+            st = _scan(con, q, cfg.window_days, codes, qraw, wage_file, exact=True, wage_rows=rows_read if keep_wages else None, year0=year0)
+        timings["scan_dedup_aggregate"] = time.perf_counter() - t
+
+        # ---- quarantine: the failing rows' values, carried as text, back to their input types
+        t = time.perf_counter()
         qpath = out / "quarantine.parquet"
-        con.execute(
-            f"COPY (SELECT {orig}, source_file, {reason} AS reason, {all_reasons} AS reasons FROM checked WHERE NOT ({valid})) "
-            f"TO {_sql_str(str(qpath))} (FORMAT parquet, COMPRESSION zstd)"
-        )
+        back = ", ".join(f'CAST(raw[{i + 1}] AS {types[c]}) AS "{c}"' for i, c in enumerate(COLUMNS))
+        n = len(COLUMNS)
+        con.execute(f"""COPY (SELECT {back}, raw[{n + 1}] AS source_file, raw[{n + 2}] AS reason, raw[{n + 3}] AS reasons
+                            FROM (SELECT from_json(raw_json, '["VARCHAR"]') AS raw FROM read_parquet({_sql_str(str(qraw))})))
+                        TO {_sql_str(str(qpath))} (FORMAT parquet, COMPRESSION zstd)""")
         qcounts = dict(con.execute(f"SELECT reason, count(*) FROM read_parquet({_sql_str(str(qpath))}) GROUP BY reason").fetchall())
         if None in qcounts:  # the validity test and the rules disagree: a bug, never silently passed
             raise RuntimeError(f"postings process: {qcounts[None]} quarantined rows have no reason")
-        timings["validate"] = time.perf_counter() - t
+        if sum(qcounts.values()) + st.valid != rows_read:
+            raise RuntimeError(f"postings process: {rows_read} rows read but {st.valid} valid and {sum(qcounts.values())} quarantined")
+        timings["quarantine"] = time.perf_counter() - t
 
-        # ---- dedup: one window over the valid rows; only the fields the aggregation needs are carried
         t = time.perf_counter()
-        say("deduplicating")
-        con.execute(
-            f"""CREATE TEMP TABLE heads AS
-            SELECT code, CAST(year(d) AS INTEGER) AS year, firm_missing, rec, monthly, x, edu FROM (
-              SELECT COALESCE(_code, _matched) AS code, _date AS d, firm IS NULL AS firm_missing,
-                     _rec AS rec, {q.monthly} AS monthly, _x AS x, _edu AS edu,
-                     lag(_date) OVER (PARTITION BY firm, COALESCE(_code, _matched) ORDER BY _date, posting_id) AS prev
-              FROM checked WHERE {valid}
-            ) WHERE firm_missing OR prev IS NULL OR d - prev > {int(cfg.window_days)}"""
-        )
-        valid_rows = rows_read - sum(qcounts.values())
-        heads, no_firm = con.execute("SELECT count(*), count(*) FILTER (WHERE firm_missing) FROM heads").fetchone()
-        timings["dedup"] = time.perf_counter() - t
-
-        # ---- aggregation
-        t = time.perf_counter()
-        say("aggregating")
-        edu_sums = ", ".join(f"count(*) FILTER (WHERE edu = {i}) AS edu_{k}" for i, k in enumerate(EDU_KEYS))
-        cells = con.execute(
-            f"""SELECT code, year, count(*) AS n_postings, sum(CAST(COALESCE(rec, 1) AS BIGINT)) AS vacancies,
-                   count(*) FILTER (WHERE rec IS NULL) AS n_recruits_imputed,
-                   count(monthly) AS n_wage, sum(monthly) AS s_w, sum(y) AS s_y, sum(y * y) AS s_yy,
-                   count(*) FILTER (WHERE y IS NOT NULL AND x IS NOT NULL) AS n_xy,
-                   sum(x) FILTER (WHERE y IS NOT NULL) AS s_x, sum(x * x) FILTER (WHERE y IS NOT NULL) AS s_xx,
-                   sum(x * y) AS s_xy, sum(y) FILTER (WHERE x IS NOT NULL) AS s_y_x,
-                   sum(y * y) FILTER (WHERE x IS NOT NULL) AS s_yy_x, {edu_sums}
-               FROM (SELECT *, ln(monthly) - {Y0} AS y FROM heads) GROUP BY code, year ORDER BY code, year"""
-        ).fetchdf()
-        medians = _medians(con, cfg.periods) if cfg.medians else None
-        timings["aggregate_sql"] = time.perf_counter() - t
+        medians = None
+        if cfg.medians:
+            say("medians")
+            medians = (_medians_from_keys(st.wages["keys"], st.wages["monthly"], year0, codes, cfg.periods) if keep_wages
+                       else _duckdb_medians(con, wage_file, codes, cfg.periods))
+        timings["medians"] = time.perf_counter() - t
+        cells = st.cells
+        valid_rows, heads, no_firm = st.valid, st.heads, st.no_firm
     except duckdb.Error as e:
         raise InputError(f"postings input {[str(f) for f in files][:3]}{' ...' if len(files) > 3 else ''}: {e}") from e
     finally:
@@ -380,6 +397,7 @@ def process(
         "duplicates": duplicates,
         "duplicate_rate": duplicates / valid_rows if valid_rows else float("nan"),
         "rows_without_firm": int(no_firm),
+        "dedup_key_clashes": int(key_clashes),
         "heads_outside_periods": int(outside),
         "recruits_imputed": int(cells["n_recruits_imputed"].sum()),
         "timings_s": timings,
@@ -394,42 +412,475 @@ def process(
     return ProcessResult(out, report, occ, growth, files_out)
 
 
+_DEDUP_KEY = "hash(firm, _ci)"
+"""64-bit sort key of a (firm, occupation) pair. A hash can collide; :class:`_Dedup` detects it."""
+_BATCH_ROWS = 1 << 20
+"""Rows per Arrow batch streamed out of DuckDB's sort."""
+
+
+@dataclass
+class _ScanResult:
+    valid: int
+    heads: int
+    no_firm: int
+    clashes: int
+    cells: pd.DataFrame | None
+    """Sufficient statistics per (fine code, year) of the heads, in the layout of ``aggregate_cells``
+    (``None`` when the scan stopped at a key clash)."""
+    wages: dict | None
+    """``keys`` and ``monthly`` of the heads with a wage, for :func:`_medians_from_keys` (when kept
+    in memory)."""
+
+
+def _scan(con, q: _Sql, window_days: int, codes, qraw: Path, wage_file: Path | None, *, exact: bool, wage_rows: int | None,
+          year0: int) -> _ScanResult:
+    """The one pass over the input: validation, quarantine, dedup and the per-cell sums.
+
+    DuckDB reads and validates every row once and sorts them: valid rows by ``key`` (a 64-bit hash
+    of firm and code number) and date, failing rows (no key) last. The sort key is fixed-width on
+    purpose: a text column in it (``posting_id``) makes DuckDB's sort far slower, so the order of
+    rows on the same day, which only decides which one is the head, is settled afterwards (see
+    :class:`_Dedup`). A failing row carries, in the column that holds a valid row's firm, a JSON
+    array of its input values as text plus ``source_file``, ``reason`` and ``reasons`` (worked out
+    only for failing rows): an extra column, empty for 99% of rows, would still widen every row of
+    the sort. The sorted rows stream out in Arrow batches: failing rows go to ``qraw`` (column
+    ``raw_json``), valid rows to :class:`_Dedup`. If two (firm, occupation) pairs share a key (a
+    hash collision, detected exactly), the scan stops and the caller runs it again with
+    ``exact=True``, which sorts by firm and code number themselves (slower, never wrong).
+    ``wage_rows``: room for that many head wages in memory (``None``: they go to ``wage_file``,
+    or nowhere when that is ``None`` too); ``year0``: no valid row is from an earlier year.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    valid = " AND ".join(q.valid)
+    reason = "CASE " + " ".join(f"WHEN COALESCE(({c}), FALSE) THEN '{r}'" for r, c in q.conds) + " END"
+    all_reasons = "concat_ws(';', " + ", ".join(f"CASE WHEN COALESCE(({c}), FALSE) THEN '{r}' END" for r, c in q.conds) + ")"
+    raw = "CAST(to_json([" + ", ".join(f'CAST("{c}" AS VARCHAR)' for c in COLUMNS) + f", source_file, {reason}, {all_reasons}]) AS VARCHAR)"
+    key, order = ("0::UBIGINT", "ok DESC, firm, ci, day") if exact else (_DEDUP_KEY, "key, day")
+    # the validity test as a CASE condition is evaluated like a filter (terms on selection vectors);
+    # `key` is NULL exactly for the failing rows. A missing number comes out as NaN (valid numbers
+    # are finite), so the columns convert to numpy without a copy.
+    sql = f"""SELECT CASE WHEN ok THEN {key} END AS key, CASE WHEN ok THEN firm ELSE {raw} END AS firm, posting_id AS pid,
+                     CAST(_date - DATE '1970-01-01' AS INTEGER) AS day, _ci AS ci, COALESCE(_rec, 'NaN') AS rec,
+                     COALESCE({q.monthly}, 'NaN') AS monthly, COALESCE(_x, 'NaN') AS x, _edu AS edu
+              FROM (SELECT *, CASE WHEN {valid} THEN TRUE ELSE FALSE END AS ok FROM checked)
+              ORDER BY {order}"""
+    dedup = _Dedup(int(window_days), exact, _CellSums(len(codes)), wage_rows, wage_file, year0)
+    qwriter = pq.ParquetWriter(qraw, pa.schema([("raw_json", pa.string())]))
+    reader = con.sql(sql).to_arrow_reader(_BATCH_ROWS)
+    try:
+        for batch in reader:
+            bad = batch.column("key").is_null()
+            if pc.any(bad).as_py():
+                qwriter.write_table(pa.table({"raw_json": batch.column("firm").filter(bad).cast(pa.string())}))
+                batch = batch.filter(pc.invert(bad))
+            dedup.feed(batch)
+        dedup.finish()
+    except _KeyClash as e:
+        return _ScanResult(0, 0, 0, e.rows, None, None)
+    finally:
+        reader.close()
+        qwriter.close()
+        dedup.close()
+    return _ScanResult(dedup.n_valid, dedup.n_heads, dedup.n_no_firm, 0, dedup.sums.table(codes), dedup.wages())
+
+
+def _concat_rows(a: dict, b: dict) -> dict:
+    """Two row sets of :class:`_Dedup` (numpy arrays and Arrow string arrays) one after the other."""
+    import numpy as np
+    import pyarrow as pa
+
+    return {c: pa.concat_arrays([a[c], b[c]]) if c in ("firm", "pid") else np.concatenate([a[c], b[c]]) for c in a}
+
+
+class _KeyClash(Exception):
+    def __init__(self, rows: int):
+        self.rows = rows
+
+
+class _Dedup:
+    """Heads of valid rows arriving in batches sorted by (key, date), with the sums they feed.
+
+    A row is a duplicate when the row before it is of the same firm and occupation and lies within
+    the window; rows without a firm never are. Rows of one pair are adjacent only if no other pair
+    shares their key, so the row before is also compared exactly (firm text, code number): a row
+    whose row before has its key but another firm or code raises :class:`_KeyClash`.
+
+    Rows of one pair on one day come in no particular order; all but the first are duplicates
+    (gap 0), and when the first is a head the head is instead the one with the smallest
+    ``posting_id`` (as text), as in the order (date, ``posting_id``) of the rule. So that such a
+    run is never cut by a batch boundary, the rows at the end of a batch with the last row's key
+    and date are held back and put before the next batch.
+    """
+
+    _NUM = ("key", "day", "ci", "rec", "monthly", "x", "edu")
+
+    def __init__(self, window: int, exact: bool, sums: _CellSums, wage_rows: int | None, wage_file: Path | None, year0: int):
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self.window, self.exact, self.sums, self.year0 = window, exact, sums, year0
+        self.n_valid = self.n_heads = self.n_no_firm = 0
+        self.carry = None  # the last row handled: key, day, code number, firm
+        self.held = None  # rows held back from the end of the last batch
+        # head wages for the medians, in the layout of _medians_from_keys, filled in place
+        self._wages = {"keys": np.empty(wage_rows, np.int64), "monthly": np.empty(wage_rows)} if wage_rows is not None else None
+        self.n_wages = 0
+        self.wwriter = pq.ParquetWriter(wage_file, pa.schema([("ci", pa.int32()), ("year", pa.int32()), ("monthly", pa.float64())])) \
+            if wage_file is not None else None
+
+    def feed(self, batch) -> None:
+        if batch.num_rows == 0:
+            return
+        rows = {c: batch.column(c).to_numpy() for c in self._NUM}
+        rows["firm"], rows["pid"] = batch.column("firm"), batch.column("pid")
+        key, day = rows["key"], rows["day"]
+        n = len(key)
+        if self.held is not None:
+            # the held run may go on at the start of this batch: handle it with its continuation
+            k, d = self.held["key"][-1], self.held["day"][-1]
+            p = 0
+            while p < n and key[p] == k and day[p] == d:
+                p += 1
+            run = _concat_rows(self.held, {c: v[:p] for c, v in rows.items()})
+            if p == n:
+                self.held = run
+                return
+            self._handle(run)
+            rows = {c: v[p:] for c, v in rows.items()}
+            key, day, n = rows["key"], rows["day"], n - p
+        cut = n - 1
+        while cut > 0 and key[cut - 1] == key[-1] and day[cut - 1] == day[-1]:
+            cut -= 1
+        self._handle({c: v[:cut] for c, v in rows.items()})
+        self.held = {c: v[cut:] for c, v in rows.items()}
+
+    def finish(self) -> None:
+        if self.held is not None:
+            self._handle(self.held)
+            self.held = None
+
+    def close(self) -> None:
+        if self.wwriter is not None:
+            self.wwriter.close()
+
+    def wages(self) -> dict | None:
+        """``keys`` and ``monthly`` of the heads with a wage for :func:`_medians_from_keys` (with
+        ``y0 = year0``), when they are kept in memory."""
+        return {c: v[:self.n_wages] for c, v in self._wages.items()} if self._wages is not None else None
+
+    def _handle(self, rows: dict) -> None:
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        key, day, ci, firm = rows["key"], rows["day"], rows["ci"], rows["firm"]
+        n = len(key)
+        if n == 0:
+            return
+        carry = self.carry
+        # rows whose row before (the carry, for the first row) has their key
+        same = np.empty(n, dtype=bool)
+        np.equal(key[1:], key[:-1], out=same[1:])
+        same[0] = carry is not None and key[0] == carry[0]
+        at = np.flatnonzero(same)
+        before = np.maximum(at - 1, 0)
+        pday, pci = day[before], ci[before]
+        fa, fb = pc.take(firm, at), pc.take(firm, before)
+        same_firm = pc.equal(fa, fb)
+        if firm.null_count:  # two missing firms count as the same firm here (such rows are never duplicates)
+            same_firm = pc.or_(pc.fill_null(same_firm, False), pc.and_(pc.is_null(fa), pc.is_null(fb)))
+        same_firm = same_firm.to_numpy(zero_copy_only=False)
+        if len(at) and at[0] == 0:
+            pday[0], pci[0], same_firm[0] = carry[1], carry[2], firm[0].as_py() == carry[3]
+        same_pair = same_firm & (ci[at] == pci)
+        if not self.exact and not same_pair.all():
+            raise _KeyClash(int(np.count_nonzero(~same_pair)))
+        gap = day[at] - pday
+        dup_at = same_pair & (gap <= self.window)
+        if firm.null_count:  # rows without a firm are never duplicates
+            firm_null = firm.is_null().to_numpy(zero_copy_only=False)
+            dup_at &= ~firm_null[at]
+            self.n_no_firm += int(np.count_nonzero(firm_null))
+        head = np.ones(n, dtype=bool)
+        head[at[dup_at]] = False
+        # runs of one pair on one day: a head followed by duplicates on its own day
+        tie = np.zeros(n, dtype=bool)
+        tie[at[dup_at & (gap == 0)]] = True
+        starts = np.flatnonzero(head[:-1] & tie[1:])
+        if len(starts):
+            ends = np.append(np.flatnonzero(~tie), n)
+            for s, e in zip(starts, ends[np.searchsorted(ends, starts + 1)]):
+                pids = rows["pid"][s:e].to_pylist()
+                named = [i for i, p in enumerate(pids) if p is not None]  # a missing id sorts last
+                first = min(named, key=pids.__getitem__) if named else 0
+                head[s], head[s + first] = False, True
+        self.carry = (key[-1], day[-1], ci[-1], firm[n - 1].as_py())
+        self.n_valid += n
+        self.n_heads += int(np.count_nonzero(head))
+        year = _years(day)
+        wage = rows["monthly"]
+        self.sums.add(ci, year, head, rows["rec"], wage, rows["x"], rows["edu"])
+        hw = head & ~np.isnan(wage)
+        if self._wages is not None:
+            k, m = int(np.count_nonzero(hw)), self.n_wages
+            np.compress(hw, wage, out=self._wages["monthly"][m:m + k])
+            keys = self._wages["keys"][m:m + k]
+            np.subtract(year[hw], self.year0, out=keys)
+            keys *= self.sums.nc
+            keys += ci[hw]
+            keys <<= 32
+            keys |= np.arange(m, m + k, dtype=np.int64)
+            self.n_wages += k
+        elif self.wwriter is not None:
+            self.wwriter.write_table(pa.table({"ci": ci[hw].astype(np.int32), "year": year[hw].astype(np.int32), "monthly": wage[hw]}))
+
+
+def _years(day):
+    """Calendar year of days since 1970-01-01: through a table over the days spanned (numpy's
+    calendar is slow element by element), unless the span is too long for a table."""
+    import numpy as np
+
+    def year_of(d):
+        return d.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
+
+    d0, d1 = int(day.min()), int(day.max())
+    return year_of(np.arange(d0, d1 + 1))[day - d0] if d1 - d0 < 1 << 20 else year_of(day)
+
+
+_SUMS = ("n_postings", "vacancies", "n_recruits_imputed", "n_wage", "s_w", "s_y", "s_yy", "n_xy", "s_x", "s_xx", "s_xy", "s_y_x", "s_yy_x")
+
+
+class _CellSums:
+    """Running sums of heads per (year, code number), in one array per statistic over the years
+    seen so far (grown when a batch brings a new year)."""
+
+    def __init__(self, nc: int):
+        self.nc, self.y0, self.ny = nc, 0, 0
+        self.s: dict = {}
+
+    def _cover(self, ylo: int, yhi: int) -> None:
+        import numpy as np
+
+        if self.ny == 0:
+            self.y0, self.ny = ylo, yhi - ylo + 1
+            self.s = {k: np.zeros(self.ny * self.nc) for k in (*_SUMS, *(f"edu_{e}" for e in EDU_KEYS))}
+            return
+        lo, hi = min(ylo, self.y0), max(yhi, self.y0 + self.ny - 1)
+        if (lo, hi) != (self.y0, self.y0 + self.ny - 1):
+            pad = ((self.y0 - lo) * self.nc, (hi - self.y0 - self.ny + 1) * self.nc)
+            self.s = {k: np.pad(v, pad) for k, v in self.s.items()}
+            self.y0, self.ny = lo, hi - lo + 1
+
+    def add(self, ci, year, head, rec, wage, x, edu) -> None:
+        """One batch of valid rows, of which the heads (``head``) count: counts, vacancies
+        (missing recruits read as 1), wage and log-wage moments over heads with a wage, cross
+        moments over heads with a wage and experience, and the education counts (NaN stands for a
+        missing value). Every sum is a ``np.bincount`` over the whole batch with the rows that
+        do not count weighted 0 (adding 0.0 leaves a sum exactly as it is): no gathers."""
+        import numpy as np
+
+        if len(ci) == 0:
+            return
+        ylo, yhi = int(year.min()), int(year.max())
+        self._cover(ylo, yhi)
+        cell = (year - ylo) * self.nc + ci
+        a, size = (ylo - self.y0) * self.nc, (yhi - ylo + 1) * self.nc
+        s = self.s
+
+        def add(k, weights):
+            s[k][a:a + size] += np.bincount(cell, weights=weights, minlength=size)
+
+        no_rec = np.isnan(rec)
+        hw = head & ~np.isnan(wage)  # heads with a wage
+        with np.errstate(invalid="ignore"):
+            y = np.where(hw, np.log(wage) - Y0, 0.0)
+        hxy = hw & ~np.isnan(x)  # ... and with experience
+        xx, yx = np.where(hxy, x, 0.0), np.where(hxy, y, 0.0)
+        add("n_postings", head)
+        add("vacancies", np.where(head, np.where(no_rec, 1.0, rec), 0.0))
+        add("n_recruits_imputed", head & no_rec)
+        add("n_wage", hw)
+        add("s_w", np.where(hw, wage, 0.0))
+        add("s_y", y)
+        add("s_yy", y * y)
+        add("n_xy", hxy)
+        add("s_x", xx)
+        add("s_xx", xx * xx)
+        add("s_xy", xx * yx)
+        add("s_y_x", yx)
+        add("s_yy_x", yx * yx)
+        edu_n = np.bincount((cell * len(EDU_KEYS) + edu)[head], minlength=size * len(EDU_KEYS)).reshape(size, len(EDU_KEYS))
+        for i, e in enumerate(EDU_KEYS):
+            s[f"edu_{e}"][a:a + size] += edu_n[:, i]
+
+    def table(self, codes) -> pd.DataFrame:
+        """One row per (code, year) with heads, sorted; a sum over no values is missing (as SQL's
+        sum), counts are integers."""
+        import numpy as np
+        import pandas as pd
+
+        edu_cols = [f"edu_{e}" for e in EDU_KEYS]
+        if self.ny == 0:
+            return pd.DataFrame({"code": pd.Series(dtype=object), "year": pd.Series(dtype="int64"),
+                                 **{c: pd.Series(dtype="float64" if c.startswith("s_") else "int64") for c in (*_SUMS, *edu_cols)}})
+        g = np.flatnonzero(self.s["n_postings"])
+        t = pd.DataFrame({"code": np.asarray(codes, dtype=object)[g % self.nc], "year": self.y0 + g // self.nc})
+        for c in (*_SUMS, *edu_cols):
+            v = self.s[c][g]
+            t[c] = v if c.startswith("s_") else v.astype("int64")
+        for c in ("s_w", "s_y", "s_yy"):
+            t[c] = t[c].where(t["n_wage"] > 0)
+        for c in ("s_x", "s_xx", "s_xy", "s_y_x", "s_yy_x"):
+            t[c] = t[c].where(t["n_xy"] > 0)
+        return t.sort_values(["code", "year"], ignore_index=True)
+
+
 _MEDIAN_BYTES_PER_VALUE = 32
 """Rough memory of one value held by DuckDB's median (the double, vector growth, group overhead)."""
+_GROUPED_MEDIAN_BYTES_PER_VALUE = 32
+"""Peak memory per valid row of the in-memory medians (the keys and wages kept, 16 bytes per head
+with a wage, and the copy of the largest group that ``np.partition`` works on)."""
 
 
 def _memory_limit_bytes(con) -> float:
-    value, unit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0].split()
+    value, unit = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0].split()
     return float(value) * {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}.get(unit, 1)
 
 
-def _medians(con, periods: Sequence[tuple[str, int, int]]):
-    """Median monthly wage of heads per level, code prefix and period.
+def _duckdb_medians(con, wage_file: Path, codes, periods: Sequence[tuple[str, int, int]]):
+    """Medians for inputs too large to hold the wages in memory (about 2 x 10^7 postings under
+    3 GB): DuckDB's median over the heads' wages written by :func:`_scan`, one level at a time.
 
-    DuckDB's median keeps every value of its group in memory (it cannot spill). One query per level
-    holds each wage once per period it falls in; when that would take more than half the memory
-    limit (about 10^8 postings under 3 GB), each (level, period) gets its own query instead, which
-    holds each wage at most once.
+    DuckDB's median keeps every value of its group in memory (it cannot spill), so when one query
+    per level would hold more than half the memory limit (about 10^8 postings under 3 GB), each
+    (level, period) gets its own query instead, which holds each wage at most once.
     """
     import pandas as pd
 
     con.register("_periods_df", pd.DataFrame(list(periods), columns=["period", "y0", "y1"]))
     con.execute("CREATE TEMP TABLE periods AS SELECT * FROM _periods_df")
-    held = con.execute("SELECT count(*) FROM heads h JOIN periods p ON h.year BETWEEN p.y0 AND p.y1 WHERE h.monthly IS NOT NULL").fetchone()[0]
+    con.execute(f"CREATE TEMP VIEW coded AS SELECT c.code, h.year, h.monthly FROM read_parquet({_sql_str(str(wage_file))}) h JOIN codes c USING (ci)")
+    held = con.execute("SELECT count(*) FROM coded h JOIN periods p ON h.year BETWEEN p.y0 AND p.y1").fetchall()[0][0]
     split = held * _MEDIAN_BYTES_PER_VALUE > 0.5 * _memory_limit_bytes(con)
     parts = []
     for lv, k in LEVEL_CHARS.items():
         if not split:
             parts.append(con.execute(
                 f"""SELECT '{lv}' AS level, substr(h.code, 1, {k}) AS prefix, p.period, median(h.monthly) AS median_wage
-                    FROM heads h JOIN periods p ON h.year BETWEEN p.y0 AND p.y1
-                    WHERE h.monthly IS NOT NULL GROUP BY ALL""").fetchdf())
+                    FROM coded h JOIN periods p ON h.year BETWEEN p.y0 AND p.y1 GROUP BY ALL""").fetchdf())
             continue
         for label, y0, y1 in periods:
             parts.append(con.execute(
                 f"""SELECT '{lv}' AS level, substr(code, 1, {k}) AS prefix, {_sql_str(label)} AS period, median(monthly) AS median_wage
-                    FROM heads WHERE monthly IS NOT NULL AND year BETWEEN {int(y0)} AND {int(y1)} GROUP BY ALL""").fetchdf())
+                    FROM coded WHERE year BETWEEN {int(y0)} AND {int(y1)} GROUP BY ALL""").fetchdf())
     return pd.concat(parts, ignore_index=True)
+
+
+def grouped_medians(wage, code_idx, year, codes, periods: Sequence[tuple[str, int, int]]):
+    """Exact median wage per level, code prefix and period, in memory.
+
+    ``codes`` is sorted and distinct; ``code_idx[i]`` is the position in it of wage ``i``'s fine
+    code and ``year[i]`` its year. Returns ``level, prefix, period, median_wage`` for every group
+    with at least one wage; see :func:`_medians_from_keys` for the method.
+    """
+    import numpy as np
+    import pandas as pd
+
+    wage, code_idx, year = np.asarray(wage, dtype=np.float64), np.asarray(code_idx), np.asarray(year)
+    codes = np.asarray(codes, dtype=object)
+    if len(codes) > 1 and not (codes[1:] > codes[:-1]).all():
+        raise ValueError("grouped_medians: codes must be sorted and distinct")
+    n = len(wage)
+    if n == 0:
+        return pd.DataFrame(columns=["level", "prefix", "period", "median_wage"])
+    y0 = int(np.min(year))
+    keys = np.empty(n, dtype=np.int64)
+    for a in range(0, n, _CHUNK):
+        b = min(a + _CHUNK, n)
+        k = keys[a:b]
+        np.subtract(year[a:b], y0, out=k)
+        k *= len(codes)
+        k += code_idx[a:b]
+        k <<= 32
+        k |= np.arange(a, b, dtype=np.int64)
+    return _medians_from_keys(keys, wage, y0, codes, periods)
+
+
+_CHUNK = 1 << 20
+"""Rows per slice where a large array is transformed slice by slice (small temporaries)."""
+
+
+def _medians_from_keys(keys, wage, y0: int, codes, periods: Sequence[tuple[str, int, int]]):
+    """Exact medians from ``keys[i] = cell << 32 | i``, ``cell = (year - y0) * len(codes) + code``,
+    of the wages ``wage[i]``. ``keys`` is sorted and overwritten: its memory ends up holding the
+    wages grouped by cell (on a machine that is slow to hand out fresh memory, every new array of
+    the wages' size costs).
+
+    Sorting the keys groups the wages by (year, code) at the speed of a plain sort of integers
+    (a stable grouping: the row numbers break ties); each such run is then sorted in place, so a
+    fine code's median in one year is read off by position. Codes that share a prefix are adjacent
+    once sorted, so the wages of a prefix in a year are one contiguous slice and those of a prefix
+    in a period the slices of its years; their median comes from ``np.partition`` (selection, exact
+    for any data, ties included). The median of an even count is the mean of the two middle values,
+    ``(a + b) / 2``, as DuckDB's and pandas' medians compute it.
+    """
+    import numpy as np
+    import pandas as pd
+
+    cols = ["level", "prefix", "period", "median_wage"]
+    codes = np.asarray(codes, dtype=object)
+    nc, n = len(codes), len(keys)
+    if n == 0:
+        return pd.DataFrame(columns=cols)
+    if n >= 2**32 or keys.min() < 0:
+        raise ValueError("grouped medians: row numbers must fit in 32 bits and cells be >= 0")
+    keys.sort()
+    lo, hi = int(keys[0] >> 32) // nc, int(keys[-1] >> 32) // nc  # first and last year, from y0
+    y0, ny = y0 + lo, hi - lo + 1
+    # start[c]: where cell lo * nc + c starts among the sorted keys
+    start = np.searchsorted(keys, (np.arange(ny * nc + 1, dtype=np.int64) + lo * nc) << 32)
+    count = np.diff(start)
+    keys &= 0xFFFFFFFF
+    grouped = keys.view(np.float64)  # filled slice by slice: each slice reads its row numbers first
+    for a in range(0, n, _CHUNK):
+        grouped[a:a + _CHUNK] = wage[keys[a:a + _CHUNK]]
+    for s, e in zip(start[:-1][count > 1], start[1:][count > 1]):
+        grouped[s:e].sort()
+    # off[y, c]: where (year y0 + y, code c) starts in `grouped`; off[y, nc]: where year y ends
+    off = np.concatenate([start[:-1].reshape(ny, nc), start[nc::nc].reshape(ny, 1)], axis=1)
+
+    def median_of(v):  # v: a copy or a slice of `grouped`, in any order
+        h = len(v) // 2
+        v = np.partition(v, h)  # one kth is much faster than two; the other middle value is a max
+        return (v[:h].max() + v[h]) / 2 if len(v) % 2 == 0 else v[h]
+
+    parts = []
+    for lv, k in LEVEL_CHARS.items():
+        # prefix p covers the codes c0[p] .. c1[p] - 1
+        prefixes, c0 = np.unique(np.array([c[:k] for c in codes], dtype=object), return_index=True)
+        c1 = np.append(c0[1:], nc)
+        for label, a, b in periods:
+            ya, yb = max(a - y0, 0), min(b - y0, ny - 1)
+            if ya > yb:
+                continue
+            if ya == yb and (c1 - c0 == 1).all():  # one sorted run per group: medians by position
+                s, m = off[ya, c0], off[ya, c1] - off[ya, c0]
+                g = np.flatnonzero(m)
+                med = (grouped[s[g] + (m[g] - 1) // 2] + grouped[s[g] + m[g] // 2]) / 2
+            else:
+                g, med = [], []
+                for p in range(len(prefixes)):
+                    runs = [grouped[off[y, c0[p]]:off[y, c1[p]]] for y in range(ya, yb + 1)]
+                    v = np.concatenate(runs)
+                    if len(v):
+                        g.append(p)
+                        med.append(median_of(v))
+            parts.append(pd.DataFrame({"level": lv, "prefix": prefixes[g], "period": label, "median_wage": np.asarray(med, dtype=np.float64)}))
+    return pd.concat(parts, ignore_index=True)[cols]
 
 
 def aggregate_cells(cells: pd.DataFrame, cfg: ProcessConfig, medians: pd.DataFrame | None = None):
@@ -527,4 +978,4 @@ def _short_code(prefix: str) -> str:
     return prefix
 
 
-__all__ = ["ProcessConfig", "ProcessResult", "process", "aggregate_cells", "share_growth", "DEFAULT_PERIODS"]
+__all__ = ["ProcessConfig", "ProcessResult", "process", "aggregate_cells", "share_growth", "grouped_medians", "DEFAULT_PERIODS"]

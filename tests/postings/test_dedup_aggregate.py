@@ -131,9 +131,11 @@ def test_duckdb_matches_pandas_reference(synth_codes, processed_codes):
 
 
 def test_medians_split_by_period_equal_one_query_per_level(synth_codes, processed_codes, tmp_path, monkeypatch):
-    """Above the memory threshold medians are taken one (level, period) at a time: same values."""
+    """Inputs too large for the in-memory medians go through DuckDB's median; above its memory
+    threshold one (level, period) at a time: the same values as the in-memory medians."""
     import empirics.postings.process as proc
 
+    monkeypatch.setattr(proc, "_GROUPED_MEDIAN_BYTES_PER_VALUE", 10**12)
     monkeypatch.setattr(proc, "_MEDIAN_BYTES_PER_VALUE", 10**12)
     res = proc.process(synth_codes["dir"] / "postings", tmp_path / "o", ProcessConfig(match_titles=False, threads=2))
     a = res.occupations.set_index(["level", "code", "period"]).sort_index()
