@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -227,9 +228,10 @@ def load_ocd2022(csco_path: Path | str | None = None, draft_path: Path | str | N
     #    other occupations is a small-category header, not an occupation.
     small_headers: dict[str, str] = {}
     kept_rows = []
+    per_small = Counter(c[:7] for c in fine_codes)
     for r in fine_rows:
         code = r["code"]
-        siblings = [c for c in fine_codes if c[:7] == code[:7] and c != code]
+        siblings = per_small[code[:7]] > 1  # other fine codes in the same small category
         if code.endswith("-00") and siblings and not r["definition"].strip() and not r["tasks"].strip():
             defects.append(Defect("header_as_fine", code, "empty level-4 row heading a small category; not an occupation"))
             small_headers[code[:7]] = r["name"].strip()
