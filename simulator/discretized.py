@@ -37,7 +37,7 @@ import jax
 import jax.numpy as jnp
 
 from .analytic import benchmark_log_wage, benchmark_threshold, economy_admissible
-from .equilibrium import UNUSED, Equilibrium, finalize
+from .equilibrium import UNUSED, Equilibrium, _pick, finalize
 from .factors import H_INDEX, L_INDEX, log_productivity_columns
 from .rootfind import make_nested_solver, make_newton_solver
 from .status import Status
@@ -184,10 +184,6 @@ class Grid:
             out.append(jnp.where(jnp.isfinite(lo) & jnp.isfinite(hi), _lerp(lo, hi, tau), -jnp.inf))
         return out
 
-    def log_prod(self, points):
-        """Piecewise-linear ℓ_k at ``points``: shape ``points.shape + (K,)``."""
-        return jnp.stack(self.log_prod_columns(points), axis=-1)
-
     def integrate_segments(self, k, boundaries):
         """∫ of the interpolant of ℓ_k over each segment of nondecreasing ``boundaries`` (S+1,): shape (S,).
 
@@ -302,14 +298,6 @@ def _argmin(columns):
         best = jnp.where(better, columns[k], best)
         index = jnp.where(better, k, index)
     return index
-
-
-def _pick(columns, index):
-    """``columns[index]`` elementwise, for a static list of K arrays."""
-    out = columns[0]
-    for k in range(1, len(columns)):
-        out = jnp.where(index == k, columns[k], out)
-    return out
 
 
 def solve_discretized(economy, technologies=(), options: DiscretizedOptions = DiscretizedOptions()) -> Equilibrium:
