@@ -7,20 +7,7 @@ import pytest
 
 from empirics.postings.process import ProcessConfig, process
 
-
-def _compare(a, b):
-    a = a.set_index(["level", "code", "period"]).sort_index()
-    b = b.set_index(["level", "code", "period"]).sort_index()
-    assert a.index.equals(b.index)
-    for c in a.columns:
-        if pd.api.types.is_integer_dtype(a[c]):
-            assert (a[c].to_numpy() == b[c].to_numpy()).all(), c
-        else:
-            # sums of floating-point numbers in a different order agree to rounding; the premium's
-            # standard error comes from SSR = Syy - b Sxy, whose cancellation magnifies that rounding
-            # (where the fit is nearly perfect SSR is itself rounding noise, good to ~sqrt(eps) absolutely)
-            rtol, atol = (1e-9, 1e-7) if c == "experience_premium_se" else (1e-12, 1e-15)
-            np.testing.assert_allclose(a[c].to_numpy(float), b[c].to_numpy(float), rtol=rtol, atol=atol, err_msg=c)
+from .conftest import assert_same_cells
 
 
 @pytest.fixture(scope="module")
@@ -38,11 +25,11 @@ def test_one_file_equals_many(synth_codes, processed_codes, one_file, tmp_path):
     res = process(one_file, tmp_path / "o", ProcessConfig(match_titles=False, threads=2))
     for k in ("rows_read", "quarantined", "valid_rows", "heads", "duplicates", "quarantine_by_reason"):
         assert res.report[k] == processed_codes.report[k], k
-    _compare(res.occupations, processed_codes.occupations)
+    assert_same_cells(res.occupations, processed_codes.occupations)
 
 
 def test_csv_equals_parquet(one_file, processed_codes, tmp_path):
     pd.read_parquet(one_file).to_csv(tmp_path / "all.csv", index=False)
     res = process(tmp_path / "all.csv", tmp_path / "o", ProcessConfig(match_titles=False, threads=2))
     assert res.report["quarantine_by_reason"] == processed_codes.report["quarantine_by_reason"]
-    _compare(res.occupations, processed_codes.occupations)
+    assert_same_cells(res.occupations, processed_codes.occupations)

@@ -15,21 +15,7 @@ from empirics.postings import reference
 from empirics.postings.process import ProcessConfig, grouped_medians, process
 from empirics.postings.schema import default_rules
 
-
-def _assert_same(a: pd.DataFrame, b: pd.DataFrame):
-    """Integer columns identical, floating-point columns equal up to summation order."""
-    a = a.set_index(["level", "code", "period"]).sort_index()
-    b = b.set_index(["level", "code", "period"]).sort_index()
-    assert a.index.equals(b.index)
-    for c in a.columns:
-        if pd.api.types.is_integer_dtype(a[c]):
-            assert (a[c].to_numpy() == b[c].to_numpy()).all(), c
-        elif c == "median_wage":  # an order statistic: no rounding at all
-            np.testing.assert_array_equal(a[c].to_numpy(), b[c].to_numpy(), err_msg=c)
-        else:
-            rtol, atol = (1e-9, 1e-7) if c == "experience_premium_se" else (1e-12, 1e-15)
-            np.testing.assert_allclose(a[c].to_numpy(float), b[c].to_numpy(float), rtol=rtol, atol=atol, err_msg=c)
-
+from .conftest import assert_same_cells
 
 COUNTS = ("rows_read", "quarantined", "quarantine_by_reason", "valid_rows", "heads", "duplicates", "rows_without_firm")
 
@@ -44,7 +30,7 @@ def test_forced_key_collisions_fall_back_to_the_exact_order(synth_codes, process
     assert processed_codes.report["dedup_key_clashes"] == 0
     for k in COUNTS:
         assert res.report[k] == processed_codes.report[k], k
-    _assert_same(res.occupations, processed_codes.occupations)
+    assert_same_cells(res.occupations, processed_codes.occupations)
 
 
 def _postings(rows):
@@ -84,7 +70,7 @@ def test_interleaved_pairs_under_one_key_match_the_reference(tmp_path, monkeypat
     assert forced.report["dedup_key_clashes"] > 0
     for res in (base, forced):
         assert res.report["heads"] == len(ref_heads) == 6 and res.report["duplicates"] == 4
-        _assert_same(res.occupations, ref_occ)
+        assert_same_cells(res.occupations, ref_occ)
 
 
 def test_batch_boundaries_do_not_change_results(synth_codes, processed_codes, tmp_path, monkeypatch):
@@ -94,7 +80,7 @@ def test_batch_boundaries_do_not_change_results(synth_codes, processed_codes, tm
     res = process(synth_codes["dir"] / "postings", tmp_path / "o", ProcessConfig(match_titles=False, threads=2))
     for k in COUNTS:
         assert res.report[k] == processed_codes.report[k], k
-    _assert_same(res.occupations, processed_codes.occupations)
+    assert_same_cells(res.occupations, processed_codes.occupations)
 
 
 def test_duckdb_medians_equal_in_memory_medians(synth_codes, processed_codes, tmp_path, monkeypatch):
@@ -103,7 +89,7 @@ def test_duckdb_medians_equal_in_memory_medians(synth_codes, processed_codes, tm
     bit, and everything else unchanged."""
     monkeypatch.setattr(proc, "_GROUPED_MEDIAN_BYTES_PER_VALUE", 10**12)
     res = process(synth_codes["dir"] / "postings", tmp_path / "o", ProcessConfig(match_titles=False, threads=2))
-    _assert_same(res.occupations, processed_codes.occupations)
+    assert_same_cells(res.occupations, processed_codes.occupations)
 
 
 def _pandas_medians(wage, code, year, periods):
