@@ -270,6 +270,42 @@ def _llm_evaluate(e: Economy, tech: ScalingLLM, log_kappa, x, theta):
     return phi, s_L, s_H
 
 
+def _llm_evaluate_with_slopes(e: Economy, tech: ScalingLLM, log_kappa, x, theta):
+    """:func:`_llm_evaluate` and the slopes of s_L and s_H in (x, θ), differentiated by hand.
+
+    The switch points move with the wages: a = 1 - e^u moves with x at -e^u/η,
+    b = e^v with x and θ at b/η, and I* = sigmoid(z) with θ at I*(1-I*)/η;
+    window edges do not move.  With s_L = min(s, I*) + (I* - t)_+ and
+    s_H = (s - I*)_+ + 1 - max(t, I*), the slopes follow piece by piece.
+    Returns (φ, s_L, s_H, ∂s_L/∂x, ∂s_L/∂θ, ∂s_H/∂x, ∂s_H/∂θ).
+    """
+    phi, s_L, s_H = _llm_evaluate(e, tech, log_kappa, x, theta)
+    eta = e.eta
+    z = (theta - jnp.log(e.A_H) + jnp.log(e.A_L)) / eta
+    star = jax.nn.sigmoid(z)
+    dstar_dt = star * jax.nn.sigmoid(-z) / eta
+    u = (x - jnp.log(e.A_L) - log_kappa) / eta
+    v = (x + theta - jnp.log(e.A_H) - log_kappa) / eta
+    a, b = -jnp.expm1(u), jnp.exp(v)
+    from_a, from_b = a > tech.I_lo, b < tech.I_hi
+    s = jnp.where(from_a, a, tech.I_lo)
+    t = jnp.where(from_b, b, tech.I_hi)
+    empty = s >= t
+    zero = jnp.zeros_like(x)
+    ds_dx = jnp.where(empty, zero, jnp.where(from_a, -jnp.exp(u) / eta, zero))
+    ds_dt = jnp.where(empty, dstar_dt, zero)
+    dt_dx = jnp.where(empty, zero, jnp.where(from_b, b / eta, zero))
+    dt_dt = jnp.where(empty, dstar_dt, jnp.where(from_b, b / eta, zero))
+    s = jnp.where(empty, star, s)
+    t = jnp.where(empty, star, t)
+    s_low, t_low = s < star, t < star
+    dsL_dx = jnp.where(s_low, ds_dx, zero) - jnp.where(t_low, dt_dx, zero)
+    dsL_dt = jnp.where(s_low, ds_dt, dstar_dt) + jnp.where(t_low, dstar_dt - dt_dt, zero)
+    dsH_dx = jnp.where(s_low, zero, ds_dx) - jnp.where(t_low, zero, dt_dx)
+    dsH_dt = jnp.where(s_low, zero, ds_dt - dstar_dt) - jnp.where(t_low, dstar_dt, dt_dt)
+    return phi, s_L, s_H, dsL_dx, dsL_dt, dsH_dx, dsH_dt
+
+
 def llm_log_unit_cost(economy: Economy, tech: ScalingLLM):
     """ln κ = ln F - ln Ā - η ln(1 - D): the model's log unit cost on its window (+inf if D >= 1)."""
     D = tech.divergence_on_window
@@ -300,10 +336,14 @@ def scaling_llm(economy: Economy, tech: ScalingLLM, options: AnalyticOptions = A
     def evaluate(x, theta):
         return _llm_evaluate(e, tech, safe_log_kappa, x, theta)
 
+    def evaluate_with_slopes(x, theta):
+        return _llm_evaluate_with_slopes(e, tech, safe_log_kappa, x, theta)
+
     if options.strategy == "newton":
-        solve = make_newton_solver(evaluate, jnp.log(e.H) - jnp.log(e.L), options.n_outer)
+        solve = make_newton_solver(evaluate, jnp.log(e.H) - jnp.log(e.L), options.n_outer, evaluate_with_slopes=evaluate_with_slopes)
     else:
-        solve = make_nested_solver(evaluate, jnp.log(e.H) - jnp.log(e.L), options.n_outer, options.n_inner)
+        solve = make_nested_solver(evaluate, jnp.log(e.H) - jnp.log(e.L), options.n_outer, options.n_inner,
+                                   evaluate_with_slopes=evaluate_with_slopes)
     centre = jnp.log(e.A_H) - jnp.log(e.A_L)
     x, theta = solve(x_b, theta_b, centre - 30.0 * e.eta, centre + 30.0 * e.eta)
     x = jnp.where(adopted, x, x_b)

@@ -35,6 +35,7 @@ import functools
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .analytic import benchmark_log_wage, benchmark_threshold, economy_admissible
 from .equilibrium import UNUSED, Equilibrium, _pick, finalize
@@ -48,6 +49,8 @@ COARSE_TASKS = 64
 REFINE_STEPS = 2
 #: Up to this many breakpoints are merged into the uniform nodes by counting; more are sorted.
 _MERGE_BY_COUNTING = 32
+#: Up to this many breakpoints, profiles at the nodes come from tables at the uniform nodes.
+_SHIFTED_TABLES = 4
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,20 +66,48 @@ class DiscretizedOptions:
     edge_offset: float = 1e-9
 
 
-def _merged_nodes(n: int, breaks: list):
-    """The nodes k/n (k = 0..n) and the breakpoints, in increasing order: shape (n + 1 + len(breaks),)."""
-    uniform = jnp.arange(n + 1, dtype=jnp.float64) / n
+def _merged_nodes(n: int, breaks: list, profile=None):
+    """The nodes k/n (k = 0..n) and the breakpoints in increasing order, shape (n + 1 + len(breaks),),
+    followed by each array of ``profile(nodes, xp)`` (elementwise functions of the nodes, written
+    for the array module ``xp``) on them.
+
+    The profiles at the uniform nodes are tabulated once, in numpy, so that per point only the
+    breakpoints are evaluated.
+    """
+    uniform = np.arange(n + 1, dtype=np.float64) / n
+    tables = [uniform] + (list(profile(uniform, np)) if profile else [])
     if not breaks:
-        return uniform
+        return [jnp.asarray(t) for t in tables]
     b = jnp.sort(jnp.clip(jnp.stack(breaks), 0.0, 1.0))
-    if len(breaks) > _MERGE_BY_COUNTING:
-        return jnp.sort(jnp.concatenate([uniform, b]))
-    # break j lands after j breaks and every uniform node below it; a few comparisons per node, no sort
-    position = jnp.arange(b.shape[0]) + jnp.sum(uniform[None, :] < b[:, None], axis=1)
-    slots = jnp.arange(n + 1 + b.shape[0])
-    hit = slots[:, None] == position[None, :]
-    before = jnp.sum(position[None, :] < slots[:, None], axis=1)
-    return jnp.where(jnp.any(hit, axis=1), jnp.sum(jnp.where(hit, b[None, :], 0.0), axis=1), (slots - before) / n)
+    m = b.shape[0]
+    if m > _MERGE_BY_COUNTING:
+        nodes = jnp.sort(jnp.concatenate([jnp.asarray(uniform), b]))
+        return [nodes] + (list(profile(nodes, jnp)) if profile else [])
+    at_breaks = [b] + (list(profile(b, jnp)) if profile else [])
+    # break j lands after j breaks and after the uniform nodes below it: k/n < b for k < ceil(n b),
+    # corrected by one where the rounding of n b disagrees with that of k/n
+    count = jnp.clip(jnp.ceil(b * n), 0, n + 1)
+    count = count + ((count <= n) & (count / n < b)) - ((count >= 1) & ((count - 1) / n >= b))
+    position = jnp.arange(m) + count.astype(jnp.int32)
+    slots = jnp.arange(n + 1 + m, dtype=jnp.int32)
+    if m > _SHIFTED_TABLES:  # many breakpoints: the profiles are evaluated at every node instead
+        before = functools.reduce(jnp.add, [(position[j] < slots).astype(jnp.int32) for j in range(m)])
+        nodes = (slots - before).astype(jnp.float64) / n
+        for j in range(m):
+            nodes = jnp.where(slots == position[j], b[j], nodes)
+        return [nodes] + (list(profile(nodes, jnp)) if profile else [])
+    merged = []
+    for table, values in zip(tables, at_breaks):
+        # the uniform node at a slot is shifted by the number of breaks before it: select among
+        # shifted copies of the table (a gather would cost more than the profile itself)
+        column = jnp.asarray(np.concatenate([table, np.zeros(m)]))
+        for j in range(m):
+            shifted = jnp.asarray(np.concatenate([np.zeros(j + 1), table, np.zeros(m - j - 1)]))
+            column = jnp.where(slots > position[j], shifted, column)
+        for j in range(m):
+            column = jnp.where(slots == position[j], values[j], column)
+        merged.append(column)
+    return merged
 
 
 def _tech_costs(log_prices, ell_left, ell_right):
@@ -90,11 +121,14 @@ def _tech_costs(log_prices, ell_left, ell_right):
 
 
 def _positive_part(a0, a1, width):
-    """∫ a_+ and the measure of {a > 0} over a piece of ``width`` on which a is linear from a0 to a1."""
+    """Over a piece of ``width`` on which a is linear from a0 to a1: ∫ a_+, the measure of {a > 0},
+    its fraction of the piece, and the measure's slope as a shifts up by a constant."""
     hi, lo = jnp.maximum(a0, a1), jnp.minimum(a0, a1)
-    frac = jnp.where(lo >= 0, 1.0, jnp.where(hi <= 0, 0.0, hi / jnp.where(hi > lo, hi - lo, 1.0)))
+    span = jnp.where(hi > lo, hi - lo, 1.0)
+    crossing = (lo < 0) & (hi > 0)
+    frac = jnp.where(lo >= 0, 1.0, jnp.where(hi <= 0, 0.0, hi / span))
     mean = jnp.where(lo >= 0, 0.5 * (a0 + a1), 0.5 * hi)
-    return width * frac * mean, width * frac, frac
+    return width * frac * mean, width * frac, frac, jnp.where(crossing, width / span, 0.0)
 
 
 def _lerp(lo, hi, tau):
@@ -111,12 +145,18 @@ class Grid:
     def __init__(self, economy, technologies, options: DiscretizedOptions):
         n = options.n_tasks
         breaks = [jnp.asarray(b, dtype=jnp.float64) for t in technologies for b in t.breakpoints()]
-        nodes = _merged_nodes(n, breaks)
+        # labour profiles are continuous: one value per node, nudged off the singular ends 0 and 1;
+        # ln(1 - i) and ln i are tabulated at the uniform nodes
+        nudge = options.edge_offset / n
+
+        def labour_logs(i, xp):
+            i = xp.clip(i, nudge, 1.0 - nudge)
+            return xp.log1p(-i), xp.log(i)
+
+        nodes, log_1m, log_i = _merged_nodes(n, breaks, labour_logs)
         left, right = nodes[:-1], nodes[1:]
         width = right - left
-        # labour profiles are continuous: one value per node, nudged off the singular ends 0 and 1
-        nudge = options.edge_offset / n
-        labour = log_productivity_columns(economy, (), jnp.clip(nodes, nudge, 1.0 - nudge))
+        labour = [jnp.log(economy.A_L) + economy.eta * log_1m, jnp.log(economy.A_H) + economy.eta * log_i]
         # technologies may jump at nodes: one-sided values inside each cell
         offset = options.edge_offset * width
         tech_left = log_productivity_columns(economy, technologies, left + offset)[2:]
@@ -124,8 +164,14 @@ class Grid:
         log_prices = [jnp.log(jnp.asarray(t.F, dtype=jnp.float64)) for t in technologies]
         ell_left = [labour[L_INDEX][:-1], labour[H_INDEX][:-1]] + tech_left
         ell_right = [labour[L_INDEX][1:], labour[H_INDEX][1:]] + tech_right
+        # what locates a point's cell without a search: the uniform step, the breakpoints, and the cuts
+        self._n = n
+        self._breaks = [b for b in jnp.sort(jnp.clip(jnp.stack(breaks), 0.0, 1.0))] if 0 < len(breaks) <= _MERGE_BY_COUNTING else []
+        self._searched = len(breaks) > _MERGE_BY_COUNTING
+        self._cuts = None
+        self._running = None
         if len(technologies) >= 2:
-            left, right, ell_left, ell_right = self._split_where_technologies_cross(left, right, ell_left, ell_right, log_prices)
+            left, right, ell_left, ell_right, self._cuts = self._split_where_technologies_cross(left, right, ell_left, ell_right, log_prices)
             width = right - left
         self.left, self.right, self.width = left, right, width
         self.nodes = jnp.concatenate([left, right[-1:]])
@@ -148,7 +194,7 @@ class Grid:
 
     @staticmethod
     def _split_where_technologies_cross(left, right, ell_left, ell_right, log_prices):
-        """Cut each cell in two where the cheapest technology changes (at its middle if it does not)."""
+        """Cut each cell in two where the cheapest technology changes (at its middle if it does not); also returns the cuts."""
         cost_l, cost_r = _tech_costs(log_prices, ell_left[2:], ell_right[2:])
         f, g = _argmin(cost_l), _argmin(cost_r)
         d0 = _pick(cost_l, f) - _pick(cost_l, g)
@@ -166,12 +212,30 @@ class Grid:
         new_right = interleave(mid, right)
         new_ell_left = [interleave(lo, c) for lo, c in zip(ell_left, at_cut)]
         new_ell_right = [interleave(c, hi) for c, hi in zip(at_cut, ell_right)]
-        return new_left, new_right, new_ell_left, new_ell_right
+        return new_left, new_right, new_ell_left, new_ell_right, mid
 
     # -- the interpolant (verification and plots) -----------------------------------------
     def _cell_of(self, points):
-        j = jnp.searchsorted(self.nodes, points, side="right") - 1
-        return jnp.clip(j, 0, self.width.shape[0] - 1)
+        """Index of the cell holding each point (the last one whose left node is <= the point).
+
+        Counted directly: the uniform nodes k/n <= p, plus the breakpoints <= p, plus, where cells
+        were cut in two, whether p is past the cut.  (A binary search is a loop of about log2(n)
+        steps per call, which dominated the verification's cost.)
+        """
+        last = self.width.shape[0] - 1
+        if self._searched:
+            return jnp.clip(jnp.searchsorted(self.nodes, points, side="right") - 1, 0, last)
+        n = self._n
+        u = jnp.floor(points * n)
+        u = u + ((u + 1) / n <= points) - (u / n > points)  # k/n <= p exactly for k <= u, as the nodes are rounded
+        count = jnp.clip(u, -1, n).astype(jnp.int32) + 1
+        for b in self._breaks:
+            count = count + (b <= points)
+        j = count - 1
+        if self._cuts is not None:
+            j = jnp.clip(j, 0, self._cuts.shape[0] - 1)
+            j = 2 * j + (self._cuts[j] <= points)
+        return jnp.clip(j, 0, last)
 
     def log_prod_columns(self, points):
         """Piecewise-linear ℓ_k at ``points``: one array of ``points.shape`` per factor."""
@@ -184,6 +248,27 @@ class Grid:
             out.append(jnp.where(jnp.isfinite(lo) & jnp.isfinite(hi), _lerp(lo, hi, tau), -jnp.inf))
         return out
 
+    def _running_sums(self):
+        """Running sums over cells, with a leading 0, of each factor's whole-cell integrals and of
+        its unusable cells (a count, as a float; labour is usable everywhere): two lists of K (C+1,).
+
+        One associative scan covers every factor (jnp.cumsum's reduce-window is slow on CPU).
+        """
+        if self._running is None:
+            wholes, unusable = [], []
+            for lo, hi in zip(self.ell_left, self.ell_right):
+                ok = jnp.isfinite(lo) & jnp.isfinite(hi)
+                wholes.append(jnp.where(ok, self.width * 0.5 * (lo + hi), 0.0))
+                unusable.append(((~ok) & (self.width > 0)).astype(jnp.float64))
+            # materialised first, so that the scan does not recompute the profiles at every level
+            arrays = jax.lax.optimization_barrier(wholes + unusable[2:])
+            sums = jax.lax.associative_scan(lambda a, b: [u + v for u, v in zip(a, b)], arrays)
+            sums = [jnp.concatenate([jnp.zeros(1), v]) for v in sums]
+            K = len(wholes)
+            zeros = jnp.zeros(self.width.shape[0] + 1)
+            self._running = (sums[:K], [zeros, zeros] + sums[K:])
+        return self._running
+
     def integrate_segments(self, k, boundaries):
         """∫ of the interpolant of ℓ_k over each segment of nondecreasing ``boundaries`` (S+1,): shape (S,).
 
@@ -191,21 +276,16 @@ class Grid:
         -inf where the factor cannot work somewhere in the segment.
         """
         lo, hi = self.ell_left[k], self.ell_right[k]
-        ok = jnp.isfinite(lo) & jnp.isfinite(hi)
-        whole = jnp.where(ok, self.width * 0.5 * (lo + hi), 0.0)
-        unusable = ((~ok) & (self.width > 0)).astype(jnp.int32)
-        # materialised first, so that the running sums do not recompute the profile; an associative
-        # scan, as jnp.cumsum's reduce-window is slow on CPU
-        whole, unusable = jax.lax.optimization_barrier((whole, unusable))
-        total = jnp.concatenate([jnp.zeros(1), jax.lax.associative_scan(jnp.add, whole)])
-        bad = jnp.concatenate([jnp.zeros(1, dtype=jnp.int32), jax.lax.associative_scan(jnp.add, unusable)])
+        totals, bads = self._running_sums()
         j = self._cell_of(boundaries)
         w = self.width[j]
         into = boundaries - self.left[j]
         tau = jnp.where(w > 0, into / jnp.where(w > 0, w, 1.0), 0.0)
-        partial = into * (lo[j] + 0.5 * tau * (hi[j] - lo[j]))
-        running = total[j] + jnp.where(ok[j], partial, 0.0)
-        bad_so_far = bad[j] + ((~ok[j]) & (into > 0))
+        lo_j, hi_j = lo[j], hi[j]
+        ok_j = jnp.isfinite(lo_j) & jnp.isfinite(hi_j)
+        partial = into * (lo_j + 0.5 * tau * (hi_j - lo_j))
+        running = totals[k][j] + jnp.where(ok_j, partial, 0.0)
+        bad_so_far = bads[k][j] + ((~ok_j) & (into > 0))
         value = jnp.diff(running)
         value = jnp.where(jnp.diff(bad_so_far) > 0, -jnp.inf, value)
         return jnp.where(boundaries[1:] > boundaries[:-1], value, 0.0)
@@ -224,25 +304,48 @@ class Grid:
         w = self.width
         dl0, dl1 = self.D_L[0], _lerp(self.D_L[0], self.D_L[1], tau_star)
         dh0, dh1 = _lerp(self.D_H[0], self.D_H[1], tau_star), self.D_H[1]
-        psi_L, mu_L, frac_L = _positive_part(x - dl0, x - dl1, w * tau_star)
-        psi_H, mu_H, frac_H = _positive_part(y - dh0, y - dh1, w * (1.0 - tau_star))
+        psi_L, mu_L, frac_L, slope_L = _positive_part(x - dl0, x - dl1, w * tau_star)
+        psi_H, mu_H, frac_H, slope_H = _positive_part(y - dh0, y - dh1, w * (1.0 - tau_star))
         on = self.has_tech
         zero = jnp.zeros_like(w)
-        part_L = (jnp.where(on, psi_L, zero), jnp.where(on, mu_L, zero), jnp.where(on, frac_L, zero), dl0 <= dl1)
-        part_H = (jnp.where(on, psi_H, zero), jnp.where(on, mu_H, zero), jnp.where(on, frac_H, zero), dh0 <= dh1)
+        part_L = (jnp.where(on, psi_L, zero), jnp.where(on, mu_L, zero), jnp.where(on, frac_L, zero), dl0 <= dl1,
+                  jnp.where(on, slope_L, zero), on & (x > dl1))
+        part_H = (jnp.where(on, psi_H, zero), jnp.where(on, mu_H, zero), jnp.where(on, frac_H, zero), dh0 <= dh1,
+                  jnp.where(on, slope_H, zero), on & (y > dh0))
         return tau_star, part_L, part_H
 
     def evaluate(self, x, theta):
         """Numeraire integral ∫ ln p and the task measures s_L, s_H at log wages (x, x + θ)."""
-        tau_star, (psi_L, mu_L, _, _), (psi_H, mu_H, _, _) = self._parts(x, theta)
+        return self.evaluate_with_slopes(x, theta)[:3]
+
+    def evaluate_with_slopes(self, x, theta):
+        """:meth:`evaluate` and the slopes of s_L and s_H in (x, θ), in the same pass over the cells.
+
+        Within a cell, in its own coordinate τ, the L/H cut τ* moves with θ at
+        1/(g1 - g0), and the models' measure on a part moves with the wage at
+        (part width)/|change of D across it| where D crosses it; at the cut a
+        part gains or loses labour unless models work there.
+        Returns (φ, s_L, s_H, ∂s_L/∂x, ∂s_L/∂θ, ∂s_H/∂x, ∂s_H/∂θ).
+        """
+        tau_star, (psi_L, mu_L, _, _, slope_L, models_at_cut_L), (psi_H, mu_H, _, _, slope_H, models_at_cut_H) = self._parts(x, theta)
         w = self.width
         # labour's own log costs, integrated exactly over the L and H parts (linear profiles)
         ell_L_cut = _lerp(self.ell_left[L_INDEX], self.ell_right[L_INDEX], tau_star)
         ell_H_cut = _lerp(self.ell_left[H_INDEX], self.ell_right[H_INDEX], tau_star)
         w_L, w_H = w * tau_star, w * (1.0 - tau_star)
         labour_cost = w_L * (x - 0.5 * (self.ell_left[L_INDEX] + ell_L_cut)) + w_H * (x + theta - 0.5 * (ell_H_cut + self.ell_right[H_INDEX]))
-        phi = jnp.sum(labour_cost - psi_L - psi_H)
-        return phi, jnp.sum(w_L - mu_L), jnp.sum(w_H - mu_H)
+        g0, g1 = self.gap
+        moving = (g1 > g0) & (tau_star > 0) & (tau_star < 1)
+        cut_speed = jnp.where(moving, w / jnp.where(g1 > g0, g1 - g0, 1.0), 0.0)  # d(w τ*)/dθ
+        return (
+            jnp.sum(labour_cost - psi_L - psi_H),
+            jnp.sum(w_L - mu_L),
+            jnp.sum(w_H - mu_H),
+            -jnp.sum(slope_L),
+            jnp.sum(jnp.where(models_at_cut_L, 0.0, cut_speed)),
+            -jnp.sum(slope_H),
+            -jnp.sum(jnp.where(models_at_cut_H, 0.0, cut_speed) + slope_H),
+        )
 
     def segments(self, x, theta, max_segments: int):
         """Task assignment at log wages (x, x + θ) as fixed-size (boundaries, factors) arrays.
@@ -250,7 +353,7 @@ class Grid:
         Each cell holds up to four pieces: its L part split between L and the
         models, then its H part split between the models and H.
         """
-        tau_star, (_, _, frac_L, models_first_L), (_, _, frac_H, models_first_H) = self._parts(x, theta)
+        tau_star, (_, _, frac_L, models_first_L, _, _), (_, _, frac_H, models_first_H, _, _) = self._parts(x, theta)
         models = self.tech_factor
         L = jnp.full_like(models, L_INDEX)
         H = jnp.full_like(models, H_INDEX)
@@ -275,18 +378,25 @@ class Grid:
         effective = [jnp.where(empty_cell, previous, lab) for lab in effective]
         previous = jnp.concatenate([effective[0][:1], effective[3][:-1]])
         change = [effective[0] != previous] + [effective[k] != effective[k - 1] for k in range(1, 4)]
-        # pieces in task order: (cell, piece) flattened
-        pos = jnp.stack([self.left + s * self.width for s in starts], axis=1).reshape(-1)
-        label = jnp.stack(effective, axis=1).reshape(-1).astype(jnp.int32)
-        change = jnp.stack(change, axis=1).reshape(-1)
-        # indices of the first max_segments - 1 changes (as jnp.nonzero(size=...), from a running count
-        # and a binary search, which is much cheaper on CPU than nonzero's scatter)
-        count = jax.lax.associative_scan(jnp.add, change.astype(jnp.int32))
-        idx = jnp.searchsorted(count, jnp.arange(1, max_segments), side="left")
-        valid = idx < pos.shape[0]
-        safe = jnp.minimum(idx, pos.shape[0] - 1)
-        boundaries = jnp.concatenate([jnp.zeros(1), jnp.where(valid, pos[safe], 1.0), jnp.ones(1)])
-        factors = jnp.concatenate([label[:1], jnp.where(valid, label[safe], UNUSED)]).astype(jnp.int32)
+        # the k-th change (k = 1 .. max_segments - 1) lies in the cell where the running count of
+        # changes per cell first reaches k (a running sum over cells and a binary search: much
+        # cheaper on CPU than nonzero's scatter); its rank within that cell picks the piece
+        per_cell = functools.reduce(jnp.add, [c.astype(jnp.int32) for c in change])
+        running = jax.lax.associative_scan(jnp.add, per_cell)
+        k = jnp.arange(1, max_segments)
+        cell = jnp.searchsorted(running, k, side="left")
+        valid = cell < per_cell.shape[0]
+        cell = jnp.minimum(cell, per_cell.shape[0] - 1)
+        rank = k - (running[cell] - per_cell[cell])
+        position, label, seen = jnp.ones(k.shape), jnp.full(k.shape, UNUSED), jnp.zeros(k.shape, dtype=jnp.int32)
+        for c, start, lab in zip(change, starts, effective):
+            c = c[cell]
+            seen = seen + c
+            hit = c & (seen == rank)
+            position = jnp.where(hit, self.left[cell] + start[cell] * self.width[cell], position)
+            label = jnp.where(hit, lab[cell], label)
+        boundaries = jnp.concatenate([jnp.zeros(1), jnp.where(valid, position, 1.0), jnp.ones(1)])
+        factors = jnp.concatenate([effective[0][:1], jnp.where(valid, label, UNUSED)]).astype(jnp.int32)
         return boundaries, factors
 
 
@@ -328,12 +438,15 @@ def solve_discretized(economy, technologies=(), options: DiscretizedOptions = Di
         if options.n_tasks >= 4 * COARSE_TASKS:
             # Newton's steps on a coarse grid first, then a few on the fine one from there
             coarse = Grid(e, technologies, dataclasses.replace(options, n_tasks=COARSE_TASKS))
-            x_b, theta_b = make_newton_solver(coarse.evaluate, log_supply_ratio, options.n_outer)(x_b, theta_b, theta_lo, theta_hi)
-            solve = make_newton_solver(grid.evaluate, log_supply_ratio, min(options.n_outer, REFINE_STEPS))
+            x_b, theta_b = make_newton_solver(coarse.evaluate, log_supply_ratio, options.n_outer,
+                                              evaluate_with_slopes=coarse.evaluate_with_slopes)(x_b, theta_b, theta_lo, theta_hi)
+            solve = make_newton_solver(grid.evaluate, log_supply_ratio, min(options.n_outer, REFINE_STEPS),
+                                       evaluate_with_slopes=grid.evaluate_with_slopes)
         else:
-            solve = make_newton_solver(grid.evaluate, log_supply_ratio, options.n_outer)
+            solve = make_newton_solver(grid.evaluate, log_supply_ratio, options.n_outer, evaluate_with_slopes=grid.evaluate_with_slopes)
     else:
-        solve = make_nested_solver(grid.evaluate, log_supply_ratio, options.n_outer, options.n_inner)
+        solve = make_nested_solver(grid.evaluate, log_supply_ratio, options.n_outer, options.n_inner,
+                                   evaluate_with_slopes=grid.evaluate_with_slopes)
     x, theta = solve(x_b, theta_b, theta_lo, theta_hi)
     boundaries, factors = grid.segments(x, theta, options.max_segments)
     ok = economy_admissible(e)

@@ -137,8 +137,10 @@ def _pick(columns, f):
 def _no_arbitrage(log_prod, log_wages, boundaries, factors):
     """Largest log-cost excess of the assigned factor over the cheapest one.
 
-    Checked at the midpoint of each used segment and one-sidedly at each
-    boundary between two used segments.  ``log_prod(points)`` returns one
+    Checked at the midpoint of each used segment and at each boundary between
+    two used segments: one-sidedly for the technologies, whose profiles may
+    jump there, and at the point itself for labour (Assumption 1 profiles are
+    continuous; the unused one-sided labour columns are dropped by the compiler).  ``log_prod(points)`` returns one
     array per factor.  The loops over the (few, static) segments are unrolled:
     under ``vmap`` every operation is then on a batch-long vector, which
     vectorises far better than small per-point axes with gathers.
@@ -158,7 +160,8 @@ def _no_arbitrage(log_prod, log_wages, boundaries, factors):
         worst = jnp.maximum(worst, jnp.where(used[k], excess, 0.0))
     delta = 1e-12
     for k in range(S - 1):
-        minus, plus = costs(b[k + 1] - delta), costs(b[k + 1] + delta)
+        at = costs(b[k + 1])[:2]
+        minus, plus = at + costs(b[k + 1] - delta)[2:], at + costs(b[k + 1] + delta)[2:]
         gap = jnp.maximum(_pick(minus, f[k]) - _pick(minus, f[k + 1]), _pick(plus, f[k + 1]) - _pick(plus, f[k]))
         gap = jnp.where(used[k] & used[k + 1] & (f[k] != f[k + 1]), gap, 0.0)
         worst = jnp.maximum(worst, jnp.where(jnp.isnan(gap), jnp.inf, gap))
@@ -215,6 +218,8 @@ def finalize(economy, technologies, x, y, boundaries, factors, status, *, widths
             _no_arbitrage(log_prod, log_wages, boundaries, factors),
         ]
     )
+    # materialised first: otherwise the compiler repeats the whole residual computation inside the check
+    residuals = jax.lax.optimization_barrier(residuals)
     bad = ~jnp.all(jnp.abs(residuals) <= TOLERANCE)
     status = jnp.where((status == Status.OK) & bad, Status.NOT_CONVERGED, status)
     failed = status != Status.OK

@@ -1,0 +1,101 @@
+"""The engine's fast paths against direct computations: hand-coded Newton slopes against forward-mode
+autodiff, the tabulated node merge against evaluating the profiles, and counted cell lookup against a
+binary search."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from simulator import Economy, ScalingLLM, TraditionalAI
+from simulator import analytic, discretized
+from simulator.solve import _as_f64
+
+B = 256
+
+
+def _batch(seed):
+    rng = np.random.default_rng(seed)
+    economy = Economy(eta=rng.uniform(0.5, 2.0, B), A_L=np.ones(B), A_H=rng.uniform(1.0, 2.0, B), L=np.ones(B),
+                      H=rng.uniform(0.3, 1.5, B))
+    llm = ScalingLLM(A_bar=np.full(B, 3.0), F=np.full(B, 1.0), C=np.zeros(B), a=np.full(B, 410.7), alpha=np.full(B, 0.28),
+                     b=np.full(B, 406.4), beta=np.full(B, 0.34), G=10 ** rng.uniform(8, 12, B), N_bar=10 ** rng.uniform(9, 13, B),
+                     I_lo=rng.uniform(0.0, 0.8, B), I_hi=np.full(B, 0.95))
+    # wages spread widely around the solutions, so every ordering of the switch points occurs
+    x, theta = jnp.asarray(rng.normal(0.3, 0.6, B)), jnp.asarray(rng.normal(0.3, 0.6, B))
+    return _as_f64(economy), _as_f64(llm), x, theta
+
+
+def _autodiff(evaluate, x, theta):
+    """(φ, s_L, s_H, ∂s_L/∂x, ∂s_L/∂θ, ∂s_H/∂x, ∂s_H/∂θ) by two jvps of ``evaluate``."""
+    phi, s_L, s_H = evaluate(x, theta)
+    _, (dL_dx, dH_dx) = jax.jvp(lambda u: evaluate(u, theta)[1:], (x,), (jnp.ones_like(x),))
+    _, (dL_dt, dH_dt) = jax.jvp(lambda v: evaluate(x, v)[1:], (theta,), (jnp.ones_like(theta),))
+    return jnp.stack([phi, s_L, s_H, dL_dx, dL_dt, dH_dx, dH_dt])
+
+
+def test_llm_slopes_equal_autodiff():
+    economy, llm, x, theta = _batch(0)
+
+    def both(e, t, x, theta):
+        log_kappa = analytic.llm_log_unit_cost(e, t)
+        log_kappa = jnp.where(jnp.isfinite(log_kappa), log_kappa, 0.0)  # models that could not work get a price
+        evaluate = lambda u, v: analytic._llm_evaluate(e, t, log_kappa, u, v)  # noqa: E731
+        return _autodiff(evaluate, x, theta), jnp.stack(analytic._llm_evaluate_with_slopes(e, t, log_kappa, x, theta))
+
+    auto, hand = jax.jit(jax.vmap(both))(economy, llm, x, theta)
+    assert np.all(np.isfinite(auto))
+    # many slopes are nonzero, so the comparison tests something
+    assert np.mean(np.abs(np.asarray(auto)[:, 3:]) > 0) > 0.25
+    np.testing.assert_allclose(hand, auto, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("with_traditional", [False, True])
+def test_grid_slopes_equal_autodiff(with_traditional):
+    economy, llm, x, theta = _batch(1)
+    techs = (llm,)
+    if with_traditional:
+        techs += (_as_f64(TraditionalAI(A_bar=np.full(B, 2.0), mu=np.asarray(economy.eta) + 1.0, F=np.full(B, 1.2))),)
+    options = discretized.DiscretizedOptions(n_tasks=96)
+
+    def both(e, t, x, theta):
+        grid = discretized.Grid(e, t, options)
+        return _autodiff(grid.evaluate, x, theta), jnp.stack(grid.evaluate_with_slopes(x, theta))
+
+    auto, hand = jax.jit(jax.vmap(both))(economy, techs, x, theta)
+    assert np.all(np.isfinite(auto))
+    assert np.mean(np.abs(np.asarray(auto)[:, 3:]) > 0) > 0.25
+    np.testing.assert_allclose(hand, auto, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("breaks", [[], [0.3, 0.7], [0.7, 0.3], [0.25, 0.5], [0.0, 1.0], [0.5, 0.5], [1 / 3, 0.1, 0.9],
+                                    [0.05, 0.15, 0.25, 0.35, 0.45, 0.55], [k / 16 for k in range(1, 9)]])
+def test_merged_nodes_and_tabulated_profiles(breaks):
+    n = 16
+
+    def profile(i, xp):
+        i = xp.clip(i, 1e-9, 1 - 1e-9)
+        return xp.log1p(-i), xp.log(i)
+
+    nodes, log_1m, log_i = discretized._merged_nodes(n, [jnp.asarray(b) for b in breaks], profile)
+    expected = np.sort(np.concatenate([np.arange(n + 1) / n, np.clip(breaks, 0, 1)]))
+    np.testing.assert_array_equal(nodes, expected)
+    direct_1m, direct_i = profile(expected, np)
+    np.testing.assert_allclose(log_1m, direct_1m, rtol=1e-15, atol=1e-15)
+    np.testing.assert_allclose(log_i, direct_i, rtol=1e-15, atol=1e-15)
+
+
+@pytest.mark.parametrize("techs", [
+    (),
+    (ScalingLLM(A_bar=3.0, G=1e10, N_bar=1e11, I_lo=0.25, I_hi=0.5),),
+    (ScalingLLM(A_bar=3.0, G=1e10, data=np.array([1e9, 1e10, 1e11, 1e12, 1e11, 1e10])),),
+    (ScalingLLM(A_bar=3.0, G=1e10, data=np.geomspace(1e9, 1e12, 40)),),  # more breakpoints than are merged by counting
+    (ScalingLLM(A_bar=3.0, G=1e10, N_bar=1e11, I_lo=0.3, I_hi=0.8), TraditionalAI(A_bar=2.0, mu=2.0, F=1.2)),  # cut cells
+], ids=["none", "window", "array6", "array40", "two"])
+def test_cell_lookup_equals_binary_search(techs):
+    grid = discretized.Grid(_as_f64(Economy(eta=1.0, A_H=1.5, H=0.6)), _as_f64(techs), discretized.DiscretizedOptions(n_tasks=64))
+    nodes = np.asarray(grid.nodes)
+    rng = np.random.default_rng(0)
+    # random points, every node, and the floats just either side of every node
+    points = np.concatenate([rng.uniform(-0.1, 1.1, 2000), nodes, np.nextafter(nodes, -1), np.nextafter(nodes, 2)])
+    expected = np.clip(np.searchsorted(nodes, points, side="right") - 1, 0, nodes.size - 2)
+    np.testing.assert_array_equal(grid._cell_of(jnp.asarray(points)), expected)
