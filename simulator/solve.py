@@ -194,6 +194,12 @@ def _solve_flat(structure, technologies, options: SolverOptions, treedef, flat: 
     return result if padded == size else jax.tree_util.tree_map(lambda v: v[:size], result)
 
 
+@jax.jit
+def _merge(result, rows, part):
+    """``result`` with the points at ``rows`` replaced by ``part``: one compiled scatter for every field."""
+    return jax.tree_util.tree_map(lambda full, new: full.at[rows].set(new), result, part)
+
+
 def solve_batch(economy: Economy, technologies: Sequence = (), *, options: SolverOptions | None = None) -> Equilibrium:
     """Solve a batch: every numeric field broadcasts to one shape ``B``; results have leading shape ``B``.
 
@@ -219,6 +225,6 @@ def solve_batch(economy: Economy, technologies: Sequence = (), *, options: Solve
         bucket = 1 << int(np.ceil(np.log2(todo.size)))
         padded = np.concatenate([todo, np.full(bucket - todo.size, todo[0])])
         again = _solve_flat(structure, technologies, options, treedef, [a[padded] for a in flat])
-        rows = jnp.asarray(todo)
-        result = jax.tree_util.tree_map(lambda full, part: full.at[rows].set(part[: todo.size]), result, again)
+        # the padding repeats point todo[0], solved to the same result, so its rows may be written twice
+        result = _merge(result, jnp.asarray(padded), again)
     return jax.tree_util.tree_map(lambda v: v.reshape(shape + v.shape[1:]), result)
