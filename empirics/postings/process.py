@@ -7,11 +7,11 @@ limit (``ProcessConfig.memory_limit``), and the database is removed at the end. 
 1. **Read** the input files (``union_by_name``; absent schema columns read as missing).
 2. **Match titles** of valid rows without an occupation code: the distinct titles go through
    :class:`empirics.postings.titles.TitleMatcher` once; the best fine occupation is used.
-3. **One pass over the input** (:func:`_scan`): DuckDB reads and validates every row once; every
-   row gets the first failing rule of :data:`schema.REASONS` (or none). The valid rows are sorted
-   for dedup and streamed out in Arrow batches; the failing rows, with all their columns,
-   ``source_file``, ``reason`` and ``reasons`` (all failing rules, ``;``-joined), come last and are
-   written to ``quarantine.parquet``.
+3. **One pass over the input** (:func:`_scan`): DuckDB reads and validates every row once. The
+   valid rows are sorted for dedup and streamed out in Arrow batches; the failing rows, with all
+   their columns and ``source_file``, come last and are written to ``quarantine.parquet`` with
+   ``reason`` (the first failing rule of :data:`schema.REASONS`) and ``reasons`` (all failing
+   rules, ``;``-joined), worked out on those rows alone.
 4. **Deduplicate** (in the same pass): rows of one firm and occupation sorted by date (then
    ``posting_id``); a row within ``window_days`` days of the previous one is a duplicate. Rows
    without a firm are never duplicates. The first row of each run (the *head*) is kept with its
@@ -19,7 +19,7 @@ limit (``ProcessConfig.memory_limit``), and the database is removed at the end. 
    occupation; a hash collision is detected exactly and then the rows are sorted by firm and
    occupation themselves.
 5. **Aggregate** heads to sufficient statistics per fine occupation and year (summed batch by
-   batch), then to every level and period: vacancies (recruits, missing read as 1), vacancy
+   batch, in stream order, on a worker thread), then to every level and period: vacancies (recruits, missing read as 1), vacancy
    shares, postings, mean, median and mean log of the monthly wage (midpoint of the range, or the
    one bound given, times the unit factor), the experience premium (within-group OLS slope of log
    wage on required years with its classical standard error), and the education mix (shares of
@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
@@ -270,6 +272,9 @@ def process(
     say = progress or (lambda msg: None)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
+    config = {**asdict(cfg), "rules": {k: v for k, v in asdict(rules).items() if k != "known_codes"}}
+    # provenance hashes the input files: on a thread of its own (hashlib releases the GIL)
+    prov_job = _start(provenance, "postings process", config, {"inputs": [str(f) for f in files]})
     import duckdb
 
     con = _connect(work / "work.duckdb", cfg)
@@ -323,11 +328,12 @@ def process(
                 "LEFT JOIN title_map m ON p._code IS NULL AND p.title = m._mtitle"
         else:
             match_cols, title_join = "CAST(NULL AS VARCHAR) AS _matched, k.ci AS _ci", ""
-        con.execute(
-            f"""CREATE TEMP VIEW checked AS
-            SELECT p.*, COALESCE(k.known, FALSE) AS _known, {match_cols}
-            FROM (SELECT *, {q.parsed} FROM ({src})) p LEFT JOIN codes k ON k.code = p._code {title_join}"""
-        )
+
+        def checked(source: str) -> str:
+            return (f"SELECT p.*, COALESCE(k.known, FALSE) AS _known, {match_cols} "
+                    f"FROM (SELECT *, {q.parsed} FROM ({source})) p LEFT JOIN codes k ON k.code = p._code {title_join}")
+
+        con.execute(f"CREATE TEMP VIEW checked AS {checked(src)}")
 
         # ---- one pass: validate, sort the valid rows for dedup, stream them out and aggregate
         t = time.perf_counter()
@@ -345,14 +351,26 @@ def process(
             say(f"{key_clashes} dedup key clashes: sorting by firm and occupation instead")
             st = _scan(con, q, cfg.window_days, codes, qraw, wage_file, exact=True, wage_rows=rows_read if keep_wages else None, year0=year0)
         timings["scan_dedup_aggregate"] = time.perf_counter() - t
+        med_job = None
+        if cfg.medians and keep_wages:
+            # in-memory medians on a second thread, while DuckDB writes the quarantine and the level
+            # tables are built (numpy's sorts release the GIL)
+            say("medians")
+            med_job = _start(_timed, _medians_from_keys, st.wages["keys"], st.wages["monthly"], year0, codes, cfg.periods)
 
-        # ---- quarantine: the failing rows' values, carried as text, back to their input types
+        # ---- quarantine: the failing rows' values, carried as text, back to their input types (the
+        # same values: text round-trips every type exactly), checked again for their reasons. Working
+        # out the reasons here, on these rows only, keeps them out of the sorting pass, where they
+        # cost about a tenth of DuckDB's time.
         t = time.perf_counter()
         qpath = out / "quarantine.parquet"
         back = ", ".join(f'CAST(raw[{i + 1}] AS {types[c]}) AS "{c}"' for i, c in enumerate(COLUMNS))
-        n = len(COLUMNS)
-        con.execute(f"""COPY (SELECT {back}, raw[{n + 1}] AS source_file, raw[{n + 2}] AS reason, raw[{n + 3}] AS reasons
-                            FROM (SELECT from_json(raw_json, '["VARCHAR"]') AS raw FROM read_parquet({_sql_str(str(qraw))})))
+        qsrc = (f"SELECT {back}, raw[{len(COLUMNS) + 1}] AS source_file "
+                f"FROM (SELECT from_json(raw_json, '[\"VARCHAR\"]') AS raw FROM read_parquet({_sql_str(str(qraw))}))")
+        reason = "CASE " + " ".join(f"WHEN COALESCE(({c}), FALSE) THEN '{r}'" for r, c in q.conds) + " END"
+        all_reasons = "concat_ws(';', " + ", ".join(f"CASE WHEN COALESCE(({c}), FALSE) THEN '{r}' END" for r, c in q.conds) + ")"
+        cols = ", ".join(f'"{c}"' for c in COLUMNS)
+        con.execute(f"""COPY (SELECT {cols}, source_file, {reason} AS reason, {all_reasons} AS reasons FROM ({checked(qsrc)}))
                         TO {_sql_str(str(qpath))} (FORMAT parquet, COMPRESSION zstd)""")
         qcounts = dict(con.execute(f"SELECT reason, count(*) FROM read_parquet({_sql_str(str(qpath))}) GROUP BY reason").fetchall())
         if None in qcounts:  # the validity test and the rules disagree: a bug, never silently passed
@@ -361,13 +379,10 @@ def process(
             raise RuntimeError(f"postings process: {rows_read} rows read but {st.valid} valid and {sum(qcounts.values())} quarantined")
         timings["quarantine"] = time.perf_counter() - t
 
-        t = time.perf_counter()
-        medians = None
-        if cfg.medians:
+        medians, timings["medians"] = None, 0.0
+        if cfg.medians and not keep_wages:
             say("medians")
-            medians = (_medians_from_keys(st.wages["keys"], st.wages["monthly"], year0, codes, cfg.periods) if keep_wages
-                       else _duckdb_medians(con, wage_file, codes, cfg.periods))
-        timings["medians"] = time.perf_counter() - t
+            medians, timings["medians"] = _timed(_duckdb_medians, con, wage_file, codes, cfg.periods)
         cells = st.cells
         valid_rows, heads, no_firm = st.valid, st.heads, st.no_firm
     except duckdb.Error as e:
@@ -377,13 +392,17 @@ def process(
         shutil.rmtree(work, ignore_errors=True)
 
     t = time.perf_counter()
-    occ, growth, outside = aggregate_cells(cells, cfg, medians)
+    occ, outside = _level_tables(cells, cfg)
+    growth = share_growth(occ, *cfg.growth)
     timings["aggregate_levels"] = time.perf_counter() - t
+    growth.to_parquet(out / "growth.parquet", index=False)
+    growth.to_csv(out / "growth.csv", index=False)
+    if med_job is not None:
+        medians, timings["medians"] = med_job.result()
+    occ = _with_medians(occ, medians)
     timings["total"] = time.perf_counter() - t0
     occ.to_parquet(out / "occupations.parquet", index=False)
     occ.to_csv(out / "occupations.csv", index=False)
-    growth.to_parquet(out / "growth.parquet", index=False)
-    growth.to_csv(out / "growth.csv", index=False)
     quarantined = int(sum(qcounts.values()))
     duplicates = int(valid_rows - heads)
     report = {
@@ -403,9 +422,9 @@ def process(
         "timings_s": timings,
         "duckdb": settings,
         "rows_per_second": rows_read / timings["total"] if timings["total"] > 0 else None,
-        "config": {**asdict(cfg), "rules": {k: v for k, v in asdict(rules).items() if k != "known_codes"}},
+        "config": config,
+        "provenance": prov_job.result(),
     }
-    report["provenance"] = provenance("postings process", report["config"], {"inputs": [str(f) for f in files]})
     files_out = {k: out / v for k, v in {"quarantine": "quarantine.parquet", "occupations": "occupations.parquet",
                                           "growth": "growth.parquet", "report": "report.json", "title_matches": "title_matches.csv"}.items()}
     (out / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True, default=str), encoding="utf-8")
@@ -416,6 +435,11 @@ _DEDUP_KEY = "hash(firm, _ci)"
 """64-bit sort key of a (firm, occupation) pair. A hash can collide; :class:`_Dedup` detects it."""
 _BATCH_ROWS = 1 << 20
 """Rows per Arrow batch streamed out of DuckDB's sort."""
+_THREADS = True
+"""Sum the heads of each batch and take the in-memory medians on worker threads (``False``: all
+inline, for tests)."""
+_PENDING_BATCHES = 4
+"""Batches handed to the worker and not yet summed, at most."""
 
 
 @dataclass
@@ -441,8 +465,8 @@ def _scan(con, q: _Sql, window_days: int, codes, qraw: Path, wage_file: Path | N
     purpose: a text column in it (``posting_id``) makes DuckDB's sort far slower, so the order of
     rows on the same day, which only decides which one is the head, is settled afterwards (see
     :class:`_Dedup`). A failing row carries, in the column that holds a valid row's firm, a JSON
-    array of its input values as text plus ``source_file``, ``reason`` and ``reasons`` (worked out
-    only for failing rows): an extra column, empty for 99% of rows, would still widen every row of
+    array of its input values as text plus ``source_file`` (its reasons are worked out when the
+    quarantine is written): an extra column, empty for 99% of rows, would still widen every row of
     the sort. The sorted rows stream out in Arrow batches: failing rows go to ``qraw`` (column
     ``raw_json``), valid rows to :class:`_Dedup`. If two (firm, occupation) pairs share a key (a
     hash collision, detected exactly), the scan stops and the caller runs it again with
@@ -455,9 +479,7 @@ def _scan(con, q: _Sql, window_days: int, codes, qraw: Path, wage_file: Path | N
     import pyarrow.parquet as pq
 
     valid = " AND ".join(q.valid)
-    reason = "CASE " + " ".join(f"WHEN COALESCE(({c}), FALSE) THEN '{r}'" for r, c in q.conds) + " END"
-    all_reasons = "concat_ws(';', " + ", ".join(f"CASE WHEN COALESCE(({c}), FALSE) THEN '{r}' END" for r, c in q.conds) + ")"
-    raw = "CAST(to_json([" + ", ".join(f'CAST("{c}" AS VARCHAR)' for c in COLUMNS) + f", source_file, {reason}, {all_reasons}]) AS VARCHAR)"
+    raw = "CAST(to_json([" + ", ".join(f'CAST("{c}" AS VARCHAR)' for c in COLUMNS) + ", source_file]) AS VARCHAR)"
     key, order = ("0::UBIGINT", "ok DESC, firm, ci, day") if exact else (_DEDUP_KEY, "key, day")
     # the validity test as a CASE condition is evaluated like a filter (terms on selection vectors);
     # `key` is NULL exactly for the failing rows. A missing number comes out as NaN (valid numbers
@@ -531,6 +553,11 @@ class _Dedup:
         self.n_wages = 0
         self.wwriter = pq.ParquetWriter(wage_file, pa.schema([("ci", pa.int32()), ("year", pa.int32()), ("monthly", pa.float64())])) \
             if wage_file is not None else None
+        # the sums of each batch run on one worker thread, in batch order (so the results are the
+        # same to the last bit as inline), while this thread finds the next batch's heads; numpy
+        # releases the GIL in its array loops, so both cores work
+        self._worker = ThreadPoolExecutor(max_workers=1) if _THREADS else None
+        self._pending: deque = deque()
 
     def feed(self, batch) -> None:
         if batch.num_rows == 0:
@@ -562,8 +589,12 @@ class _Dedup:
         if self.held is not None:
             self._handle(self.held)
             self.held = None
+        while self._pending:
+            self._pending.popleft().result()
 
     def close(self) -> None:
+        if self._worker is not None:
+            self._worker.shutdown(wait=True, cancel_futures=True)
         if self.wwriter is not None:
             self.wwriter.close()
 
@@ -574,7 +605,6 @@ class _Dedup:
 
     def _handle(self, rows: dict) -> None:
         import numpy as np
-        import pyarrow as pa
         import pyarrow.compute as pc
 
         key, day, ci, firm = rows["key"], rows["day"], rows["ci"], rows["firm"]
@@ -589,20 +619,23 @@ class _Dedup:
         at = np.flatnonzero(same)
         before = np.maximum(at - 1, 0)
         pday, pci = day[before], ci[before]
-        fa, fb = pc.take(firm, at), pc.take(firm, before)
-        same_firm = pc.equal(fa, fb)
+        # firm of each row against the row before, on zero-copy slices (taking rows would copy text)
+        prev_firm = np.empty(n, dtype=bool)
+        prev_firm[0] = carry is not None and firm[0].as_py() == carry[3]
+        if n > 1:
+            eq = pc.equal(firm.slice(1), firm.slice(0, n - 1))
+            prev_firm[1:] = pc.fill_null(eq, False).to_numpy(zero_copy_only=False) if firm.null_count else eq.to_numpy(zero_copy_only=False)
         if firm.null_count:  # two missing firms count as the same firm here (such rows are never duplicates)
-            same_firm = pc.or_(pc.fill_null(same_firm, False), pc.and_(pc.is_null(fa), pc.is_null(fb)))
-        same_firm = same_firm.to_numpy(zero_copy_only=False)
+            firm_null = firm.is_null().to_numpy(zero_copy_only=False)
+            prev_firm[1:] |= firm_null[1:] & firm_null[:-1]
         if len(at) and at[0] == 0:
-            pday[0], pci[0], same_firm[0] = carry[1], carry[2], firm[0].as_py() == carry[3]
-        same_pair = same_firm & (ci[at] == pci)
+            pday[0], pci[0] = carry[1], carry[2]
+        same_pair = prev_firm[at] & (ci[at] == pci)
         if not self.exact and not same_pair.all():
             raise _KeyClash(int(np.count_nonzero(~same_pair)))
         gap = day[at] - pday
         dup_at = same_pair & (gap <= self.window)
         if firm.null_count:  # rows without a firm are never duplicates
-            firm_null = firm.is_null().to_numpy(zero_copy_only=False)
             dup_at &= ~firm_null[at]
             self.n_no_firm += int(np.count_nonzero(firm_null))
         head = np.ones(n, dtype=bool)
@@ -621,9 +654,21 @@ class _Dedup:
         self.carry = (key[-1], day[-1], ci[-1], firm[n - 1].as_py())
         self.n_valid += n
         self.n_heads += int(np.count_nonzero(head))
+        args = (ci, day, head, rows["rec"], rows["monthly"], rows["x"], rows["edu"])
+        if self._worker is None:
+            self._add(*args)
+            return
+        self._pending.append(self._worker.submit(self._add, *args))
+        if len(self._pending) > _PENDING_BATCHES:  # bounds the memory of batches in flight
+            self._pending.popleft().result()
+
+    def _add(self, ci, day, head, rec, wage, x, edu) -> None:
+        """Sums and kept wages of one batch's heads (on the worker thread, batches in order)."""
+        import numpy as np
+        import pyarrow as pa
+
         year = _years(day)
-        wage = rows["monthly"]
-        self.sums.add(ci, year, head, rows["rec"], wage, rows["x"], rows["edu"])
+        self.sums.add(ci, year, head, rec, wage, x, edu)
         hw = head & ~np.isnan(wage)
         if self._wages is not None:
             k, m = int(np.count_nonzero(hw)), self.n_wages
@@ -889,6 +934,32 @@ def aggregate_cells(cells: pd.DataFrame, cfg: ProcessConfig, medians: pd.DataFra
     Shared by the DuckDB pipeline and the pandas reference implementation, so both are checked
     against each other up to this point and this step is tested on hand-worked cells.
     """
+    out, outside = _level_tables(cells, cfg)
+    out = _with_medians(out, medians)
+    return out, share_growth(out, *cfg.growth), outside
+
+
+def _timed(fn, *args):
+    t = time.perf_counter()
+    return fn(*args), time.perf_counter() - t
+
+
+def _start(fn, *args) -> Future:
+    """``fn(*args)`` on a thread of its own (inline when ``_THREADS`` is off); ``.result()`` waits for it."""
+    if not _THREADS:
+        done: Future = Future()
+        done.set_result(fn(*args))
+        return done
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        return pool.submit(fn, *args)
+    finally:
+        pool.shutdown(wait=False)  # the thread ends with its one job
+
+
+def _level_tables(cells: pd.DataFrame, cfg: ProcessConfig):
+    """The occupations table without ``median_wage`` (sorted by level, period and code) and the
+    heads outside every period."""
     import numpy as np
     import pandas as pd
 
@@ -939,19 +1010,24 @@ def aggregate_cells(cells: pd.DataFrame, cfg: ProcessConfig, medians: pd.DataFra
         den = t[[f"edu_{k}" for k in EDU_KEYS]].sum(axis=1)
         for k in EDU_KEYS:
             out[f"edu_{k}"] = t[f"edu_{k}"] / den
-    if medians is not None and len(medians):
-        med = medians.assign(code=medians["prefix"].map(_short_code)).drop(columns="prefix")
-        out = out.merge(med, on=["level", "code", "period"], how="left")
-    else:
-        out["median_wage"] = np.nan
     order = {lv: i for i, lv in enumerate(LEVEL_CHARS)}
     plabels = {p[0]: i for i, p in enumerate(cfg.periods)}
     out = out.sort_values(["level", "period", "code"], key=lambda s: s.map(order) if s.name == "level" else (s.map(plabels) if s.name == "period" else s))
-    out = out.reset_index(drop=True)
+    return out.reset_index(drop=True), outside
+
+
+def _with_medians(out: pd.DataFrame, medians: pd.DataFrame | None) -> pd.DataFrame:
+    """The table of :func:`_level_tables` with ``median_wage`` (missing where ``medians`` has none),
+    rows in the same order, columns in the output order."""
+    import numpy as np
+
+    if medians is not None and len(medians):
+        med = medians.assign(code=medians["prefix"].map(_short_code)).drop(columns="prefix")
+        out = out.merge(med, on=["level", "code", "period"], how="left")  # keeps the order of `out`
+    else:
+        out = out.assign(median_wage=np.nan)
     first = ["level", "code", "period", "n_postings", "vacancies", "vacancy_share", "mean_wage", "median_wage", "mean_log_wage"]
-    out = out[first + [c for c in out.columns if c not in first]]
-    growth = share_growth(out, *cfg.growth)
-    return out, growth, outside
+    return out[first + [c for c in out.columns if c not in first]]
 
 
 def share_growth(occ: pd.DataFrame, early: str, late: str) -> pd.DataFrame:

@@ -83,6 +83,27 @@ def test_batch_boundaries_do_not_change_results(synth_codes, processed_codes, tm
     assert_same_cells(res.occupations, processed_codes.occupations)
 
 
+@pytest.mark.parametrize("batch_rows", [997, 1 << 20])
+def test_worker_threads_give_the_inline_result_to_the_last_bit(synth_codes, processed_codes, tmp_path, monkeypatch, batch_rows):
+    """The heads' sums on the worker thread (with one batch in flight at most, so the threads take
+    turns, and with many) and the medians on their own thread give the same tables, bit for bit,
+    as everything inline: batches are summed one at a time in stream order either way."""
+    monkeypatch.setattr(proc, "_BATCH_ROWS", batch_rows)
+    cfg = ProcessConfig(match_titles=False, threads=2)
+    monkeypatch.setattr(proc, "_PENDING_BATCHES", 1)
+    one = process(synth_codes["dir"] / "postings", tmp_path / "one", cfg)
+    monkeypatch.setattr(proc, "_PENDING_BATCHES", 64)
+    many = process(synth_codes["dir"] / "postings", tmp_path / "many", cfg)
+    monkeypatch.setattr(proc, "_THREADS", False)
+    inline = process(synth_codes["dir"] / "postings", tmp_path / "inline", cfg)
+    for res in (one, many):
+        for k in (*COUNTS, "recruits_imputed", "heads_outside_periods"):
+            assert res.report[k] == inline.report[k] == processed_codes.report[k], k
+        pd.testing.assert_frame_equal(res.occupations, inline.occupations, check_exact=True)
+        pd.testing.assert_frame_equal(res.growth, inline.growth, check_exact=True)
+    assert_same_cells(inline.occupations, processed_codes.occupations)
+
+
 def test_duckdb_medians_equal_in_memory_medians(synth_codes, processed_codes, tmp_path, monkeypatch):
     """Inputs too large for the in-memory medians go through DuckDB's median, one level at a time
     (the per-(level, period) split is tested in test_dedup_aggregate): the same values to the last
