@@ -219,8 +219,8 @@ class Grid:
         """Index of the cell holding each point (the last one whose left node is <= the point).
 
         Counted directly: the uniform nodes k/n <= p, plus the breakpoints <= p, plus, where cells
-        were cut in two, whether p is past the cut.  (A binary search is a loop of about log2(n)
-        steps per call, which dominated the verification's cost.)
+        were cut in two, whether p is past the cut (a binary search would be a loop of about
+        log2(n) steps for every call, and the verification makes dozens of calls).
         """
         last = self.width.shape[0] - 1
         if self._searched:

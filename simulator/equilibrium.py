@@ -140,8 +140,8 @@ def _no_arbitrage(log_prod, log_wages, boundaries, factors):
     Checked at the midpoint of each used segment and at each boundary between
     two used segments: one-sidedly for the technologies, whose profiles may
     jump there, and at the point itself for labour (Assumption 1 profiles are
-    continuous; the unused one-sided labour columns are dropped by the compiler).  ``log_prod(points)`` returns one
-    array per factor.  The loops over the (few, static) segments are unrolled:
+    continuous; the unused one-sided labour columns are dropped by the
+    compiler).  ``log_prod(points)`` returns one array per factor.  The loops over the (few, static) segments are unrolled:
     under ``vmap`` every operation is then on a batch-long vector, which
     vectorises far better than small per-point axes with gathers.
     """

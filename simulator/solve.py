@@ -196,8 +196,9 @@ def _solve_flat(structure, technologies, options: SolverOptions, treedef, flat: 
 
 @jax.jit
 def _merge(result, rows, part):
-    """``result`` with the points at ``rows`` replaced by ``part``: one compiled scatter for every field."""
-    return jax.tree_util.tree_map(lambda full, new: full.at[rows].set(new), result, part)
+    """``result`` with the points at ``rows`` replaced by ``part`` (rows out of bounds are dropped):
+    one compiled scatter for every field."""
+    return jax.tree_util.tree_map(lambda full, new: full.at[rows].set(new, mode="drop"), result, part)
 
 
 def solve_batch(economy: Economy, technologies: Sequence = (), *, options: SolverOptions | None = None) -> Equilibrium:
@@ -225,6 +226,7 @@ def solve_batch(economy: Economy, technologies: Sequence = (), *, options: Solve
         bucket = 1 << int(np.ceil(np.log2(todo.size)))
         padded = np.concatenate([todo, np.full(bucket - todo.size, todo[0])])
         again = _solve_flat(structure, technologies, options, treedef, [a[padded] for a in flat])
-        # the padding repeats point todo[0], solved to the same result, so its rows may be written twice
-        result = _merge(result, jnp.asarray(padded), again)
+        # the padding (point todo[0] again) is written out of bounds, so it is dropped
+        rows = np.concatenate([todo, np.full(bucket - todo.size, size)])
+        result = _merge(result, jnp.asarray(rows), again)
     return jax.tree_util.tree_map(lambda v: v.reshape(shape + v.shape[1:]), result)
