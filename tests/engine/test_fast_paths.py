@@ -20,7 +20,7 @@ def _batch(seed):
     llm = ScalingLLM(A_bar=np.full(B, 3.0), F=np.full(B, 1.0), C=np.zeros(B), a=np.full(B, 410.7), alpha=np.full(B, 0.28),
                      b=np.full(B, 406.4), beta=np.full(B, 0.34), G=10 ** rng.uniform(8, 12, B), N_bar=10 ** rng.uniform(9, 13, B),
                      I_lo=rng.uniform(0.0, 0.8, B), I_hi=np.full(B, 0.95))
-    # wages spread widely around the solutions, so every ordering of the switch points occurs
+    # wages spread widely around the solutions, so that the switch points come in many orderings
     x, theta = jnp.asarray(rng.normal(0.3, 0.6, B)), jnp.asarray(rng.normal(0.3, 0.6, B))
     return _as_f64(economy), _as_f64(llm), x, theta
 
