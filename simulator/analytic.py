@@ -334,16 +334,12 @@ def scaling_llm(economy: Economy, tech: ScalingLLM, options: AnalyticOptions = A
     safe_log_kappa = jnp.where(adopted, log_kappa, log_p_peak + 1.0)
 
     def evaluate(x, theta):
-        return _llm_evaluate(e, tech, safe_log_kappa, x, theta)
-
-    def evaluate_with_slopes(x, theta):
         return _llm_evaluate_with_slopes(e, tech, safe_log_kappa, x, theta)
 
     if options.strategy == "newton":
-        solve = make_newton_solver(evaluate, jnp.log(e.H) - jnp.log(e.L), options.n_outer, evaluate_with_slopes=evaluate_with_slopes)
+        solve = make_newton_solver(evaluate, jnp.log(e.H) - jnp.log(e.L), options.n_outer)
     else:
-        solve = make_nested_solver(evaluate, jnp.log(e.H) - jnp.log(e.L), options.n_outer, options.n_inner,
-                                   evaluate_with_slopes=evaluate_with_slopes)
+        solve = make_nested_solver(evaluate, jnp.log(e.H) - jnp.log(e.L), options.n_outer, options.n_inner)
     centre = jnp.log(e.A_H) - jnp.log(e.A_L)
     x, theta = solve(x_b, theta_b, centre - 30.0 * e.eta, centre + 30.0 * e.eta)
     x = jnp.where(adopted, x, x_b)

@@ -67,9 +67,9 @@ class DiscretizedOptions:
 
 
 def _merged_nodes(n: int, breaks: list, profile=None):
-    """The nodes k/n (k = 0..n) and the breakpoints in increasing order, shape (n + 1 + len(breaks),),
-    followed by each array of ``profile(nodes, xp)`` (elementwise functions of the nodes, written
-    for the array module ``xp``) on them.
+    """The nodes k/n (k = 0..n) and the breakpoints (sorted, in [0, 1]) in increasing order, shape
+    (n + 1 + len(breaks),), followed by each array of ``profile(nodes, xp)`` (elementwise functions
+    of the nodes, written for the array module ``xp``) on them.
 
     The profiles at the uniform nodes are tabulated once, in numpy, so that per point only the
     breakpoints are evaluated.
@@ -78,7 +78,7 @@ def _merged_nodes(n: int, breaks: list, profile=None):
     tables = [uniform] + (list(profile(uniform, np)) if profile else [])
     if not breaks:
         return [jnp.asarray(t) for t in tables]
-    b = jnp.sort(jnp.clip(jnp.stack(breaks), 0.0, 1.0))
+    b = jnp.stack(breaks)
     m = b.shape[0]
     if m > _MERGE_BY_COUNTING:
         nodes = jnp.sort(jnp.concatenate([jnp.asarray(uniform), b]))
@@ -145,6 +145,7 @@ class Grid:
     def __init__(self, economy, technologies, options: DiscretizedOptions):
         n = options.n_tasks
         breaks = [jnp.asarray(b, dtype=jnp.float64) for t in technologies for b in t.breakpoints()]
+        breaks = list(jnp.sort(jnp.clip(jnp.stack(breaks), 0.0, 1.0))) if breaks else []
         # labour profiles are continuous: one value per node, nudged off the singular ends 0 and 1;
         # ln(1 - i) and ln i are tabulated at the uniform nodes
         nudge = options.edge_offset / n
@@ -166,7 +167,7 @@ class Grid:
         ell_right = [labour[L_INDEX][1:], labour[H_INDEX][1:]] + tech_right
         # what locates a point's cell without a search: the uniform step, the breakpoints, and the cuts
         self._n = n
-        self._breaks = [b for b in jnp.sort(jnp.clip(jnp.stack(breaks), 0.0, 1.0))] if 0 < len(breaks) <= _MERGE_BY_COUNTING else []
+        self._breaks = breaks
         self._searched = len(breaks) > _MERGE_BY_COUNTING
         self._cuts = None
         self._running = None
@@ -438,15 +439,12 @@ def solve_discretized(economy, technologies=(), options: DiscretizedOptions = Di
         if options.n_tasks >= 4 * COARSE_TASKS:
             # Newton's steps on a coarse grid first, then a few on the fine one from there
             coarse = Grid(e, technologies, dataclasses.replace(options, n_tasks=COARSE_TASKS))
-            x_b, theta_b = make_newton_solver(coarse.evaluate, log_supply_ratio, options.n_outer,
-                                              evaluate_with_slopes=coarse.evaluate_with_slopes)(x_b, theta_b, theta_lo, theta_hi)
-            solve = make_newton_solver(grid.evaluate, log_supply_ratio, min(options.n_outer, REFINE_STEPS),
-                                       evaluate_with_slopes=grid.evaluate_with_slopes)
+            x_b, theta_b = make_newton_solver(coarse.evaluate_with_slopes, log_supply_ratio, options.n_outer)(x_b, theta_b, theta_lo, theta_hi)
+            solve = make_newton_solver(grid.evaluate_with_slopes, log_supply_ratio, min(options.n_outer, REFINE_STEPS))
         else:
-            solve = make_newton_solver(grid.evaluate, log_supply_ratio, options.n_outer, evaluate_with_slopes=grid.evaluate_with_slopes)
+            solve = make_newton_solver(grid.evaluate_with_slopes, log_supply_ratio, options.n_outer)
     else:
-        solve = make_nested_solver(grid.evaluate, log_supply_ratio, options.n_outer, options.n_inner,
-                                   evaluate_with_slopes=grid.evaluate_with_slopes)
+        solve = make_nested_solver(grid.evaluate_with_slopes, log_supply_ratio, options.n_outer, options.n_inner)
     x, theta = solve(x_b, theta_b, theta_lo, theta_hi)
     boundaries, factors = grid.segments(x, theta, options.max_segments)
     ok = economy_admissible(e)

@@ -62,11 +62,18 @@ def concave_newton(value_and_slope, x0, n_iter: int, max_step: float = 30.0):
     return jax.lax.fori_loop(0, n_iter, body, x0)
 
 
-def make_nested_solver(evaluate, log_supply_ratio, n_outer: int, n_inner: int, evaluate_with_slopes=None):
+def _log_ratio_and_slopes(evaluate, x, theta):
+    """(φ, h, ∂h/∂x, ∂h/∂θ, s_L, s_H) with h = ln s_L - ln s_H, from the slopes of s_L and s_H."""
+    phi, s_L, s_H, dsL_dx, dsL_dt, dsH_dx, dsH_dt = evaluate(x, theta)
+    return phi, jnp.log(s_L) - jnp.log(s_H), dsL_dx / s_L - dsH_dx / s_H, dsL_dt / s_L - dsH_dt / s_H, s_L, s_H
+
+
+def make_nested_solver(evaluate, log_supply_ratio, n_outer: int, n_inner: int):
     """Return ``solve(x0, θ0, θ_lo, θ_hi) -> (x, θ)``: log wages x = ln W_L, θ = ln(W_H/W_L).
 
-    ``evaluate(x, θ) -> (φ, s_L, s_H)`` gives the numeraire integral ∫ ln p
-    and the task measures of L and H at wages (e^x, e^{x+θ}).  For fixed θ,
+    ``evaluate(x, θ) -> (φ, s_L, s_H, ∂s_L/∂x, ∂s_L/∂θ, ∂s_H/∂x, ∂s_H/∂θ)`` gives
+    the numeraire integral ∫ ln p, the task measures of L and H at wages
+    (e^x, e^{x+θ}) and their slopes.  For fixed θ,
     φ is concave and increasing in x with slope s_L + s_H (envelope theorem),
     so the level x*(θ) follows from :func:`concave_newton`.  The premium
     solves the relative labour-market condition
@@ -75,33 +82,22 @@ def make_nested_solver(evaluate, log_supply_ratio, n_outer: int, n_inner: int, e
 
     which increases in θ; its slope comes from implicit differentiation with
     x*'(θ) = -s_H / (s_L + s_H), and the step is safeguarded by the bracket.
-    ``evaluate_with_slopes`` is as in :func:`make_newton_solver`.
     """
 
     def level(theta, x_start):
         def vs(x):
-            phi, s_L, s_H = evaluate(x, theta)
+            phi, s_L, s_H = evaluate(x, theta)[:3]
             return phi, s_L + s_H
 
         return concave_newton(vs, x_start, n_inner)
-
-    def log_ratio(x, theta):
-        _, s_L, s_H = evaluate(x, theta)
-        return jnp.log(s_L) - jnp.log(s_H)
 
     def solve(x0, theta0, theta_lo, theta_hi):
         def body(_, carry):
             theta, x, lo, hi, step = carry
             x = level(theta, x)
-            if evaluate_with_slopes is None:
-                _, s_L, s_H = evaluate(x, theta)
-                dx = -s_H / (s_L + s_H)
-                h, dh = jax.jvp(log_ratio, (x, theta), (dx, jnp.ones_like(theta)))
-            else:
-                _, s_L, s_H, dsL_dx, dsL_dt, dsH_dx, dsH_dt = evaluate_with_slopes(x, theta)
-                dx = -s_H / (s_L + s_H)
-                h = jnp.log(s_L) - jnp.log(s_H)
-                dh = (dsL_dx * dx + dsL_dt) / s_L - (dsH_dx * dx + dsH_dt) / s_H
+            _, h, dh_dx, dh_dt, s_L, s_H = _log_ratio_and_slopes(evaluate, x, theta)
+            dx = -s_H / (s_L + s_H)
+            dh = dh_dx * dx + dh_dt
             g = theta + log_supply_ratio + h
             new_theta, lo, hi, step = rtsafe_step(theta, g, 1.0 + dh, lo, hi, step)
             # first-order predictor of the level at the new premium
@@ -115,39 +111,24 @@ def make_nested_solver(evaluate, log_supply_ratio, n_outer: int, n_inner: int, e
     return solve
 
 
-def make_newton_solver(evaluate, log_supply_ratio, n_iter: int, max_step: float = 2.0, evaluate_with_slopes=None):
+def make_newton_solver(evaluate, log_supply_ratio, n_iter: int, max_step: float = 2.0):
     """Return ``solve(x0, θ0, θ_lo, θ_hi) -> (x, θ)`` by joint Newton steps on [M4]-[M5].
 
     The fast first pass: each step solves the 2x2 linear system of
     ∫ ln p = 0 and g = 0 in (x, θ).  ∂φ/∂x = s_L + s_H and ∂φ/∂θ = s_H follow
     from the envelope theorem; the derivatives of g = θ + ln H - ln L + ln s_L
-    - ln s_H come from ``evaluate_with_slopes`` if given, else from forward-mode
-    autodiff of ``evaluate``.  Steps are capped at ``max_step``
+    - ln s_H from the slopes that ``evaluate`` returns (as in
+    :func:`make_nested_solver`; one pass, where autodiff would add two
+    derivatives).  Steps are capped at ``max_step``
     in each coordinate and θ is kept inside the bracket.  There is no global
     guarantee: points it leaves unconverged are flagged by their residuals and
     solved again by :func:`make_nested_solver`.
-
-    ``evaluate_with_slopes(x, θ) -> (φ, s_L, s_H, ∂s_L/∂x, ∂s_L/∂θ, ∂s_H/∂x, ∂s_H/∂θ)``
-    costs one evaluation where the autodiff costs one plus two derivatives.
     """
-
-    def log_ratio(x, theta):
-        _, s_L, s_H = evaluate(x, theta)
-        return jnp.log(s_L) - jnp.log(s_H)
-
-    def with_slopes(x, theta):
-        if evaluate_with_slopes is not None:
-            phi, s_L, s_H, dsL_dx, dsL_dt, dsH_dx, dsH_dt = evaluate_with_slopes(x, theta)
-            return phi, jnp.log(s_L) - jnp.log(s_H), dsL_dx / s_L - dsH_dx / s_H, dsL_dt / s_L - dsH_dt / s_H, s_L, s_H
-        phi, s_L, s_H = evaluate(x, theta)
-        h, dh_dx = jax.jvp(lambda u: log_ratio(u, theta), (x,), (jnp.ones_like(x),))
-        _, dh_dt = jax.jvp(lambda v: log_ratio(x, v), (theta,), (jnp.ones_like(theta),))
-        return phi, h, dh_dx, dh_dt, s_L, s_H
 
     def solve(x0, theta0, theta_lo, theta_hi):
         def body(_, carry):
             x, theta = carry
-            phi, h, dh_dx, dh_dt, s_L, s_H = with_slopes(x, theta)
+            phi, h, dh_dx, dh_dt, s_L, s_H = _log_ratio_and_slopes(evaluate, x, theta)
             g = theta + log_supply_ratio + h
             a11, a12 = s_L + s_H, s_H
             a21, a22 = dh_dx, 1.0 + dh_dt
