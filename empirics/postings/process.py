@@ -295,19 +295,15 @@ def process(
 
         # ---- title matching
         t = time.perf_counter()
-        titles = con.execute(f"SELECT DISTINCT title FROM parsed WHERE _code IS NULL AND {pre_ok}").fetchdf()["title"]
-        if cfg.match_titles and len(titles):
+        if cfg.match_titles:
+            titles = con.execute(f"SELECT DISTINCT title FROM parsed WHERE _code IS NULL AND {pre_ok} ORDER BY title").fetchdf()["title"]
             say(f"matching {len(titles):,} distinct titles")
             from .titles import default_matcher
 
-            m = matcher or default_matcher()
-            res = m.match(titles.tolist())
-            tm = pd.DataFrame({"title": titles.to_numpy(dtype=object), "matched_code": res["fine_code"].replace("", None).to_numpy(dtype=object),
-                               "match_score": res["fine_score"].to_numpy()})
-        else:
-            tm = pd.DataFrame({"title": titles.to_numpy(dtype=object), "matched_code": pd.Series([None] * len(titles), dtype=object),
-                               "match_score": 0.0})
-        tm.to_csv(out / "title_matches.csv", index=False)
+            res = (matcher or default_matcher()).match(titles.tolist()) if len(titles) else None
+            tm = _title_matches(titles, None if res is None else res["fine_code"].replace("", None), None if res is None else res["fine_score"])
+        else:  # no title is matched: they are listed below, from the rows quarantined as unmatched
+            tm = _title_matches(pd.Series([], dtype=object), None, None)
         # every occupation a valid row can carry (a known code or a matched one), numbered in sorted
         # order: dedup and aggregation carry this integer instead of the code's text
         codes = np.array(sorted(set(rules.known_codes) | set(tm["matched_code"].dropna())), dtype=object)
@@ -377,6 +373,10 @@ def process(
             raise RuntimeError(f"postings process: {qcounts[None]} quarantined rows have no reason")
         if sum(qcounts.values()) + st.valid != rows_read:
             raise RuntimeError(f"postings process: {rows_read} rows read but {st.valid} valid and {sum(qcounts.values())} quarantined")
+        if not cfg.match_titles:  # exactly the rows whose only failing rule is unmatched_title (the last rule)
+            tm = _title_matches(con.execute(f"SELECT DISTINCT title FROM read_parquet({_sql_str(str(qpath))}) "
+                                            "WHERE reason = 'unmatched_title' ORDER BY title").fetchdf()["title"], None, None)
+        tm.to_csv(out / "title_matches.csv", index=False)
         timings["quarantine"] = time.perf_counter() - t
 
         medians, timings["medians"] = None, 0.0
@@ -396,13 +396,13 @@ def process(
     growth = share_growth(occ, *cfg.growth)
     timings["aggregate_levels"] = time.perf_counter() - t
     growth.to_parquet(out / "growth.parquet", index=False)
-    growth.to_csv(out / "growth.csv", index=False)
+    _write_csv(growth, out / "growth.csv")
     if med_job is not None:
         medians, timings["medians"] = med_job.result()
     occ = _with_medians(occ, medians)
     timings["total"] = time.perf_counter() - t0
     occ.to_parquet(out / "occupations.parquet", index=False)
-    occ.to_csv(out / "occupations.csv", index=False)
+    _write_csv(occ, out / "occupations.csv")
     quarantined = int(sum(qcounts.values()))
     duplicates = int(valid_rows - heads)
     report = {
@@ -1047,6 +1047,28 @@ def share_growth(occ: pd.DataFrame, early: str, late: str) -> pd.DataFrame:
     g.insert(2, "early", early)
     g.insert(3, "late", late)
     return g
+
+
+def _title_matches(titles, codes, scores) -> pd.DataFrame:
+    """The ``title_matches.csv`` table: each distinct title without a code, its matched fine code
+    (missing: none trusted, or matching off) and the match score (0 when not matched)."""
+    import pandas as pd
+
+    n = len(titles)
+    return pd.DataFrame({"title": titles.to_numpy(dtype=object),
+                         "matched_code": pd.Series([None] * n, dtype=object) if codes is None else codes.to_numpy(dtype=object),
+                         "match_score": 0.0 if scores is None else scores.to_numpy()})
+
+
+def _write_csv(df: pd.DataFrame, path: Path) -> None:
+    """``df`` as CSV, as ``DataFrame.to_csv(index=False)`` writes it (missing values empty, floats
+    in their shortest round-trip form) but written by DuckDB: about 6x faster on the occupations
+    table."""
+    import duckdb
+
+    with duckdb.connect() as con:
+        con.register("_table", df)
+        con.execute(f"COPY _table TO {_sql_str(str(path))} (FORMAT csv, HEADER)")
 
 
 def _short_code(prefix: str) -> str:

@@ -188,3 +188,17 @@ def test_quarantine_keeps_failing_rows_exactly(tmp_path):
         np.testing.assert_array_equal(q.loc[["q1", "q2", "q3"], c].to_numpy(), src.loc[["q1", "q2", "q3"], c].to_numpy())
     assert q.loc["q1", "reason"] == "unparseable_date" and q.loc["q3", "reason"] == "empty_title"
     assert math.isinf(q.loc["q2", "n_recruits"])
+
+
+def test_csv_tables_written_as_pandas_writes_them(processed_codes, tmp_path):
+    """The occupations and growth tables go to CSV through DuckDB: the text is pandas' own
+    ``to_csv`` (missing values empty, floats in shortest round-trip form), and so is a small
+    table with the awkward cases."""
+    occ = processed_codes.occupations
+    assert occ.isna().any().any()  # missing values are among the cases checked
+    for name, df in [("occupations", occ), ("growth", processed_codes.growth)]:
+        assert (processed_codes.out_dir / f"{name}.csv").read_text() == df.to_csv(index=False)
+    odd = pd.DataFrame({"x": [1.0, np.nan, 1e20, 1e-7, 0.1 + 0.2, -0.0, 2.0**-1074], "s": ["a", None, "b,c", 'q"', "π", "1", "x y"],
+                        "n": np.arange(7)})
+    proc._write_csv(odd, tmp_path / "odd.csv")
+    assert (tmp_path / "odd.csv").read_text() == odd.to_csv(index=False)
