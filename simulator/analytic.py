@@ -36,6 +36,9 @@ class AnalyticOptions:
     n_outer: int = 40
     n_inner: int = 6
     n_traditional: int = 80
+    #: apply the residual tolerance (:func:`~simulator.equilibrium.apply_tolerance`) here; a batch
+    #: solver turns it off and applies it to the whole batch afterwards
+    check: bool = True
 
 
 def _f64(v):
@@ -87,13 +90,14 @@ def _segments(points, factors):
     return jnp.stack([_f64(p) for p in points]), jnp.asarray(factors, dtype=jnp.int32)
 
 
-def benchmark(economy: Economy) -> Equilibrium:
-    """Benchmark equilibrium without automation, Proposition 1 (eqs. 14-15)."""
+def benchmark(economy: Economy, check: bool = True) -> Equilibrium:
+    """Benchmark equilibrium without automation, Proposition 1 (eqs. 14-15); ``check``: as in
+    :class:`AnalyticOptions`."""
     I, theta = benchmark_threshold(economy)
     x = benchmark_log_wage(economy, I, theta)
     boundaries, factors = _segments([0.0, I, 1.0], [L_INDEX, H_INDEX])
     status = jnp.where(economy_admissible(economy), Status.OK, Status.INADMISSIBLE)
-    return finalize(economy, (), x, x + theta, boundaries, factors, status)
+    return finalize(economy, (), x, x + theta, boundaries, factors, status, check=check)
 
 
 # --------------------------------------------------------------------------- traditional AI
@@ -158,7 +162,7 @@ def traditional_ai(economy: Economy, tech: TraditionalAI, options: AnalyticOptio
     boundaries, factors = _segments([0.0, I1, I2, 1.0], [M_INDEX, L_INDEX, H_INDEX])
     ok = economy_admissible(e) & (tech.A_bar > 0) & (tech.F > 0) & (tech.mu > e.eta)
     status = jnp.where(ok, jnp.where(unbounded, Status.UNBOUNDED, Status.OK), Status.INADMISSIBLE)
-    return finalize(e, (tech,), x, y, boundaries, factors, status, widths=widths)
+    return finalize(e, (tech,), x, y, boundaries, factors, status, widths=widths, check=options.check)
 
 
 # --------------------------------------------------------------------------- scaling-law LLM
@@ -188,6 +192,21 @@ class _Point(NamedTuple):
         return jnp.where(self.v > 0, self.v * self.log_v, 0.0) - self.v
 
 
+def _sigmoid_point(z):
+    """I* = sigmoid(z) as a :class:`_Point`, from one exponential and one log1p.
+
+    With e = exp(-|z|) <= 1: sigmoid(|z|) = 1/(1+e), sigmoid(-|z|) = e/(1+e) and
+    ln sigmoid(±z) = -(max(∓z, 0) + ln(1+e)), each to a few ulp (jax.nn's sigmoid and
+    log_sigmoid would take four exponentials and two log1p).
+    """
+    e = jnp.exp(-jnp.abs(z))
+    big, small = 1.0 / (1.0 + e), e / (1.0 + e)
+    log1p_e = jnp.log1p(e)
+    positive = z >= 0
+    return _Point(jnp.where(positive, big, small), jnp.where(positive, small, big),
+                  -(jnp.maximum(-z, 0.0) + log1p_e), -(jnp.maximum(z, 0.0) + log1p_e))
+
+
 def _window_point(edge):
     edge = _f64(edge)
     return _Point(edge, 1.0 - edge, jnp.log(edge), jnp.log1p(-edge))
@@ -209,7 +228,7 @@ def _llm_points(e: Economy, tech: ScalingLLM, log_kappa, x, theta):
     eta = e.eta
     y = x + theta
     z = (theta - jnp.log(e.A_H) + jnp.log(e.A_L)) / eta
-    star = _Point(jax.nn.sigmoid(z), jax.nn.sigmoid(-z), jax.nn.log_sigmoid(z), jax.nn.log_sigmoid(-z))
+    star = _sigmoid_point(z)
     u = (x - jnp.log(e.A_L) - log_kappa) / eta  # 1 - a = e^u
     v = (y - jnp.log(e.A_H) - log_kappa) / eta  # b = e^v
     a = -jnp.expm1(u)
@@ -282,8 +301,9 @@ def _llm_evaluate_with_slopes(e: Economy, tech: ScalingLLM, log_kappa, x, theta)
     phi, s_L, s_H = _llm_evaluate(e, tech, log_kappa, x, theta)
     eta = e.eta
     z = (theta - jnp.log(e.A_H) + jnp.log(e.A_L)) / eta
-    star = jax.nn.sigmoid(z)
-    dstar_dt = star * jax.nn.sigmoid(-z) / eta
+    star_point = _sigmoid_point(z)
+    star = star_point.v
+    dstar_dt = star * star_point.c / eta
     u = (x - jnp.log(e.A_L) - log_kappa) / eta
     v = (x + theta - jnp.log(e.A_H) - log_kappa) / eta
     a, b = -jnp.expm1(u), jnp.exp(v)
@@ -352,4 +372,4 @@ def scaling_llm(economy: Economy, tech: ScalingLLM, options: AnalyticOptions = A
     boundaries, factors = points, jnp.asarray(LLM_SEGMENT_FACTORS, dtype=jnp.int32)
     ok = economy_admissible(e) & (tech.F > 0) & (tech.A_bar > 0) & (tech.I_lo >= 0) & (tech.I_lo < tech.I_hi) & (tech.I_hi <= 1)
     status = jnp.where(ok, jnp.where(unbounded, Status.UNBOUNDED, Status.OK), Status.INADMISSIBLE)
-    return finalize(e, (tech,), x, x + theta, boundaries, factors, status, widths=widths)
+    return finalize(e, (tech,), x, x + theta, boundaries, factors, status, widths=widths, check=options.check)

@@ -64,6 +64,8 @@ class DiscretizedOptions:
     max_segments: int = 16
     #: One-sided profile values are taken this fraction of a cell inside it.
     edge_offset: float = 1e-9
+    #: apply the residual tolerance in :func:`~simulator.equilibrium.finalize` (see ``AnalyticOptions.check``)
+    check: bool = True
 
 
 def _merged_nodes(n: int, breaks: list, profile=None):
@@ -452,4 +454,4 @@ def solve_discretized(economy, technologies=(), options: DiscretizedOptions = Di
         ok = ok & (t.F > 0)
     status = jnp.where(ok, jnp.where(unbounded, Status.UNBOUNDED, Status.OK), Status.INADMISSIBLE)
     return finalize(e, technologies, x, x + theta, boundaries, factors, status, log_prod=grid.log_prod_columns,
-                    integrate=grid.integrate_segments)
+                    integrate=grid.integrate_segments, check=options.check)

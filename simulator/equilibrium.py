@@ -168,7 +168,8 @@ def _no_arbitrage(log_prod, log_wages, boundaries, factors):
     return worst
 
 
-def finalize(economy, technologies, x, y, boundaries, factors, status, *, widths=None, log_prod=None, integrate=None) -> Equilibrium:
+def finalize(economy, technologies, x, y, boundaries, factors, status, *, widths=None, log_prod=None, integrate=None,
+             check: bool = True) -> Equilibrium:
     """Build a verified :class:`Equilibrium` from log wages ``x = ln W_L``, ``y = ln W_H`` and segments.
 
     Works on a single point; vmap it for batches.  ``status`` is the solver's
@@ -180,6 +181,9 @@ def finalize(economy, technologies, x, y, boundaries, factors, status, *, widths
     (the discretised route passes its own interpolant).  ``widths`` gives the
     segments' measures when the solver knows them more exactly than
     ``diff(boundaries)`` (narrow segments near a boundary of [0, 1]).
+    ``check=False`` leaves the tolerance test to a later :func:`apply_tolerance`, and ``residuals``
+    is then the tuple of the five residuals, stacked by :func:`apply_tolerance` (a batch solver
+    runs it as a program of its own: see :func:`simulator.solve._solve_flat`).
     """
     if log_prod is None:
         log_prod = lambda points: log_productivity_columns(economy, technologies, points)  # noqa: E731
@@ -209,30 +213,33 @@ def finalize(economy, technologies, x, y, boundaries, factors, status, *, widths
         log_price_integral = log_price_integral + width_k * log_wages[k] - int_k
     Y = jnp.exp(log_Y)
 
-    residuals = jnp.stack(
-        [
-            (Y * shares[L_INDEX] - W_L * economy.L) / Y,
-            (Y * shares[H_INDEX] - W_H * economy.H) / Y,
-            log_price_integral,
-            (Y - W_L * economy.L - W_H * economy.H - model_rentals) / Y,
-            _no_arbitrage(log_prod, log_wages, boundaries, factors),
-        ]
+    residuals = (
+        (Y * shares[L_INDEX] - W_L * economy.L) / Y,
+        (Y * shares[H_INDEX] - W_H * economy.H) / Y,
+        log_price_integral,
+        (Y - W_L * economy.L - W_H * economy.H - model_rentals) / Y,
+        _no_arbitrage(log_prod, log_wages, boundaries, factors),
     )
-    # materialised first: otherwise the compiler repeats the whole residual computation inside the check
-    residuals = jax.lax.optimization_barrier(residuals)
-    bad = ~jnp.all(jnp.abs(residuals) <= TOLERANCE)
-    status = jnp.where((status == Status.OK) & bad, Status.NOT_CONVERGED, status)
+    eq = Equilibrium(W_L=W_L, W_H=W_H, premium=W_H / W_L, Y=Y, m=m, shares=shares, boundaries=boundaries, factors=factors,
+                     residuals=residuals, status=jnp.asarray(status).astype(jnp.int32))
+    return apply_tolerance(eq) if check else eq
+
+
+def apply_tolerance(eq: Equilibrium) -> Equilibrium:
+    """A point whose solver reported OK but with a residual above :data:`TOLERANCE` becomes
+    NOT_CONVERGED; every point not OK then has NaN wages, premium, output, models and shares.
+
+    Elementwise over any batch shape; :func:`finalize` applies it unless told not to. Residuals
+    given as a tuple of columns are stacked on the last axis.
+    """
+    if isinstance(eq.residuals, tuple):
+        eq = dataclasses.replace(eq, residuals=jnp.stack(eq.residuals, axis=-1))
+    bad = ~jnp.all(jnp.abs(eq.residuals) <= TOLERANCE, axis=-1)
+    status = jnp.where((eq.status == Status.OK) & bad, Status.NOT_CONVERGED, eq.status).astype(jnp.int32)
     failed = status != Status.OK
-    nan = jnp.nan
-    return Equilibrium(
-        W_L=jnp.where(failed, nan, W_L),
-        W_H=jnp.where(failed, nan, W_H),
-        premium=jnp.where(failed, nan, W_H / W_L),
-        Y=jnp.where(failed, nan, Y),
-        m=jnp.where(failed, nan, m),
-        shares=jnp.where(failed, nan, shares),
-        boundaries=boundaries,
-        factors=factors,
-        residuals=residuals,
-        status=status.astype(jnp.int32),
-    )
+
+    def masked(v):
+        return jnp.where(failed.reshape(failed.shape + (1,) * (v.ndim - failed.ndim)), jnp.nan, v)
+
+    return dataclasses.replace(eq, W_L=masked(eq.W_L), W_H=masked(eq.W_H), premium=masked(eq.premium), Y=masked(eq.Y),
+                               m=masked(eq.m), shares=masked(eq.shares), status=status)

@@ -99,3 +99,13 @@ def test_cell_lookup_equals_binary_search(techs):
     points = np.concatenate([rng.uniform(-0.1, 1.1, 2000), nodes, np.nextafter(nodes, -1), np.nextafter(nodes, 2)])
     expected = np.clip(np.searchsorted(nodes, points, side="right") - 1, 0, nodes.size - 2)
     np.testing.assert_array_equal(grid._cell_of(jnp.asarray(points)), expected)
+
+
+def test_sigmoid_point_matches_jax_nn():
+    """I* and its logs from one exponential and one log1p agree with jax.nn's sigmoid and log_sigmoid
+    to within 2 ulp, from z = -700 (I* near 0) to 700 (near 1)."""
+    z = jnp.concatenate([jnp.linspace(-40.0, 40.0, 4001), jnp.asarray([-700.0, -300.0, 0.0, 1e-300, 300.0, 700.0])])
+    point = analytic._sigmoid_point(z)
+    expected = (jax.nn.sigmoid(z), jax.nn.sigmoid(-z), jax.nn.log_sigmoid(z), jax.nn.log_sigmoid(-z))
+    for got, want in zip(point, expected):
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=4.5e-16, atol=0)
