@@ -65,7 +65,8 @@ def concave_newton(value_and_slope, x0, n_iter: int, max_step: float = 30.0):
 def _log_ratio_and_slopes(evaluate, x, theta):
     """(φ, h, ∂h/∂x, ∂h/∂θ, s_L, s_H) with h = ln s_L - ln s_H, from the slopes of s_L and s_H."""
     phi, s_L, s_H, dsL_dx, dsL_dt, dsH_dx, dsH_dt = evaluate(x, theta)
-    return phi, jnp.log(s_L) - jnp.log(s_H), dsL_dx / s_L - dsH_dx / s_H, dsL_dt / s_L - dsH_dt / s_H, s_L, s_H
+    # one log of the ratio, not two logs: the same to rounding, a tenth of a Newton step cheaper
+    return phi, jnp.log(s_L / s_H), dsL_dx / s_L - dsH_dx / s_H, dsL_dt / s_L - dsH_dt / s_H, s_L, s_H
 
 
 def make_nested_solver(evaluate, log_supply_ratio, n_outer: int, n_inner: int):
