@@ -326,6 +326,40 @@ def _llm_evaluate_with_slopes(e: Economy, tech: ScalingLLM, log_kappa, x, theta)
     return phi, s_L, s_H, dsL_dx, dsL_dt, dsH_dx, dsH_dt
 
 
+def _whole_window_start(e: Economy, tech: ScalingLLM, log_kappa, theta0, n_steps: int = 4):
+    """Log wages (x, θ) of the equilibrium in which the model performs its whole window [I_lo, I_hi].
+
+    That is the answer when the model is cheaper than labour across the window (large G and N),
+    and a close start for the wage solve otherwise.  θ solves the relative labour-market
+    condition g(θ) = θ + ln H - ln L + ln s_L - ln s_H = 0 with the window's tasks taken out, by
+    ``n_steps`` Newton steps from ``theta0``: with I* below the window s_L = I* and
+    s_H = I_lo - I* + 1 - I_hi, inside it s_L = I_lo and s_H = 1 - I_hi, above it
+    s_L = I_lo + I* - I_hi and s_H = 1 - I*.  For that assignment the numeraire ∫ ln p = 0 is
+    linear in x, which gives x.  Not finite where the window leaves L or H no task.
+    """
+    lo, hi, eta = tech.I_lo, tech.I_hi, e.eta
+
+    def measures(theta):
+        star = _sigmoid_point((theta - jnp.log(e.A_H) + jnp.log(e.A_L)) / eta)
+        below, above = star.v <= lo, star.v >= hi
+        s_L = jnp.where(below, star.v, jnp.where(above, lo + star.v - hi, lo))
+        s_H = jnp.where(below, lo - star.v + 1.0 - hi, jnp.where(above, star.c, 1.0 - hi))
+        moves = jnp.where(below | above, star.v * star.c / eta, 0.0)  # dI*/dθ where the measures move
+        return star.v, s_L, s_H, moves
+
+    theta = theta0
+    for _ in range(n_steps):
+        _, s_L, s_H, moves = measures(theta)
+        g = theta + jnp.log(e.H) - jnp.log(e.L) + jnp.log(s_L / s_H)
+        theta = theta - jnp.clip(g / (1.0 + moves / s_L + moves / s_H), -2.0, 2.0)
+    star, s_L, s_H, _ = measures(theta)
+    # L on [0, min(I*, I_lo)] and [I_hi, I*]; H on [I*, I_lo] and [max(I*, I_hi), 1]
+    int_L = _int_log1m(0.0, jnp.minimum(star, lo)) + jnp.where(star > hi, _int_log1m(hi, jnp.maximum(star, hi)), 0.0)
+    int_H = jnp.where(star < lo, _int_log(jnp.minimum(star, lo), lo), 0.0) + _int_log(jnp.maximum(star, hi), 1.0)
+    x = (eta * (int_L + int_H) - log_kappa * (hi - lo) + jnp.log(e.A_L) * s_L - (theta - jnp.log(e.A_H)) * s_H) / (s_L + s_H)
+    return x, theta
+
+
 def llm_log_unit_cost(economy: Economy, tech: ScalingLLM):
     """ln κ = ln F - ln Ā - η ln(1 - D): the model's log unit cost on its window (+inf if D >= 1)."""
     D = tech.divergence_on_window
@@ -361,7 +395,11 @@ def scaling_llm(economy: Economy, tech: ScalingLLM, options: AnalyticOptions = A
     else:
         solve = make_nested_solver(evaluate, jnp.log(e.H) - jnp.log(e.L), options.n_outer, options.n_inner)
     centre = jnp.log(e.A_H) - jnp.log(e.A_L)
-    x, theta = solve(x_b, theta_b, centre - 30.0 * e.eta, centre + 30.0 * e.eta)
+    theta_lo, theta_hi = centre - 30.0 * e.eta, centre + 30.0 * e.eta
+    # start where the model performs its whole window (the benchmark where that is not finite)
+    x_w, theta_w = _whole_window_start(e, tech, safe_log_kappa, theta_b)
+    use = adopted & jnp.isfinite(x_w) & (theta_w > theta_lo) & (theta_w < theta_hi)
+    x, theta = solve(jnp.where(use, x_w, x_b), jnp.where(use, theta_w, theta_b), theta_lo, theta_hi)
     x = jnp.where(adopted, x, x_b)
     theta = jnp.where(adopted, theta, theta_b)
     points, widths = _llm_geometry(e, tech, safe_log_kappa, x, theta)

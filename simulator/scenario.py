@@ -94,7 +94,7 @@ class SweepSpec(_Strict):
 class SolverSpec(_Strict):
     method: Literal["auto", "analytic", "discretized"] = "auto"
     strategy: Literal["nested", "newton"] = "newton"
-    n_outer: StrictInt = Field(default=6, gt=0)
+    n_outer: StrictInt = Field(default=5, gt=0)
     n_inner: StrictInt = Field(default=3, gt=0)
     retry_n_outer: StrictInt = Field(default=80, ge=0)
     retry_n_inner: StrictInt = Field(default=12, ge=0)

@@ -37,7 +37,7 @@ class SolverOptions:
     #: first pass: "newton" (joint Newton steps in both wages: few evaluations, no global
     #: guarantee) or "nested" (safeguarded premium iteration around a level solve: robust)
     strategy: str = "newton"
-    n_outer: int = 6
+    n_outer: int = 5
     n_inner: int = 3
     n_traditional: int = 80
     n_tasks: int = 1024

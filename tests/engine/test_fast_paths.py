@@ -109,3 +109,20 @@ def test_sigmoid_point_matches_jax_nn():
     expected = (jax.nn.sigmoid(z), jax.nn.sigmoid(-z), jax.nn.log_sigmoid(z), jax.nn.log_sigmoid(-z))
     for got, want in zip(point, expected):
         np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=4.5e-16, atol=0)
+
+
+@pytest.mark.parametrize("eta, A_H, H, I_lo, I_hi", [(1.0, 1.5, 0.6, 0.6, 0.9), (1.2, 1.2, 1.0, 0.1, 0.3),
+                                                    (0.8, 1.8, 0.5, 0.3, 0.7), (1.5, 1.0, 1.4, 0.05, 0.95)])
+def test_whole_window_start_is_the_equilibrium_when_the_model_takes_its_window(eta, A_H, H, I_lo, I_hi):
+    """With a model cheap enough to perform its whole window, the Newton start of the LLM solver is
+    already the equilibrium the solver finds: I* above the window (L|H|M|H), below it (L|M|L|H) and
+    inside it (L|M|H)."""
+    from simulator import solve
+
+    economy, tech = Economy(eta=eta, A_H=A_H, H=H), ScalingLLM(A_bar=3.0, G=1e13, N_bar=1e14, I_lo=I_lo, I_hi=I_hi)
+    eq = solve(economy, [tech], method="analytic")
+    assert int(eq.status) == 0
+    assert [s for s in eq.segments() if s["factor"] == "M"] == [{"factor": "M", "start": I_lo, "end": I_hi}]
+    e, t = _as_f64(economy), _as_f64(tech)
+    x, theta = analytic._whole_window_start(e, t, analytic.llm_log_unit_cost(e, t), analytic.benchmark_threshold(e)[1])
+    np.testing.assert_allclose([float(x), float(theta)], [np.log(float(eq.W_L)), np.log(float(eq.premium))], rtol=0, atol=1e-14)
