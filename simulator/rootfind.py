@@ -112,6 +112,17 @@ def make_nested_solver(evaluate, log_supply_ratio, n_outer: int, n_inner: int):
     return solve
 
 
+def _divided_pair(p, q, d):
+    """(p / d, q / d), bit for bit, as the two parts of one complex quotient.
+
+    XLA's CPU backend does not fuse two outputs that share their inputs: for p/d and q/d it would
+    compute the whole evaluation behind p, q and d once for each.  One complex division (Smith's
+    algorithm, exact here: the divisor's imaginary part is 0) puts it all in one loop.
+    """
+    z = jax.lax.complex(p, q) / jax.lax.complex(d, jnp.zeros_like(d))
+    return jnp.real(z), jnp.imag(z)
+
+
 def make_newton_solver(evaluate, log_supply_ratio, n_iter: int, max_step: float = 2.0):
     """Return ``solve(x0, θ0, θ_lo, θ_hi) -> (x, θ)`` by joint Newton steps on [M4]-[M5].
 
@@ -133,9 +144,7 @@ def make_newton_solver(evaluate, log_supply_ratio, n_iter: int, max_step: float 
             g = theta + log_supply_ratio + h
             a11, a12 = s_L + s_H, s_H
             a21, a22 = dh_dx, 1.0 + dh_dt
-            det = a11 * a22 - a12 * a21
-            dx = (-phi * a22 + g * a12) / det
-            dt = (-g * a11 + phi * a21) / det
+            dx, dt = _divided_pair(-phi * a22 + g * a12, -g * a11 + phi * a21, a11 * a22 - a12 * a21)
             good = jnp.isfinite(dx) & jnp.isfinite(dt)
             dx = jnp.where(good, jnp.clip(dx, -max_step, max_step), 0.0)
             dt = jnp.where(good, jnp.clip(dt, -max_step, max_step), 0.0)
