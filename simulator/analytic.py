@@ -410,4 +410,5 @@ def scaling_llm(economy: Economy, tech: ScalingLLM, options: AnalyticOptions = A
     boundaries, factors = points, jnp.asarray(LLM_SEGMENT_FACTORS, dtype=jnp.int32)
     ok = economy_admissible(e) & (tech.F > 0) & (tech.A_bar > 0) & (tech.I_lo >= 0) & (tech.I_lo < tech.I_hi) & (tech.I_hi <= 1)
     status = jnp.where(ok, jnp.where(unbounded, Status.UNBOUNDED, Status.OK), Status.INADMISSIBLE)
-    return finalize(e, (tech,), x, x + theta, boundaries, factors, status, widths=widths, check=options.check)
+    # at most four of the six segments are ever used: L|M|L|H, L|H|M|H or L|M|M|H (see _llm_points)
+    return finalize(e, (tech,), x, x + theta, boundaries, factors, status, widths=widths, check=options.check, max_used=4)

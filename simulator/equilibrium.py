@@ -169,7 +169,7 @@ def _no_arbitrage(log_prod, log_wages, boundaries, factors):
 
 
 def finalize(economy, technologies, x, y, boundaries, factors, status, *, widths=None, log_prod=None, integrate=None,
-             check: bool = True) -> Equilibrium:
+             check: bool = True, max_used: int | None = None) -> Equilibrium:
     """Build a verified :class:`Equilibrium` from log wages ``x = ln W_L``, ``y = ln W_H`` and segments.
 
     Works on a single point; vmap it for batches.  ``status`` is the solver's
@@ -181,6 +181,9 @@ def finalize(economy, technologies, x, y, boundaries, factors, status, *, widths
     (the discretised route passes its own interpolant).  ``widths`` gives the
     segments' measures when the solver knows them more exactly than
     ``diff(boundaries)`` (narrow segments near a boundary of [0, 1]).
+    ``max_used``: at most this many segments can have positive width (the solver's geometry
+    guarantees it); the checks then run over that many, and a point with more fails the
+    no-arbitrage check (its residual is +inf).
     ``check=False`` leaves the tolerance test to a later :func:`apply_tolerance`, and ``residuals``
     is then the tuple of the five residuals, stacked by :func:`apply_tolerance` (a batch solver
     runs it as a program of its own: see :func:`simulator.solve._solve_flat`).
@@ -191,6 +194,12 @@ def finalize(economy, technologies, x, y, boundaries, factors, status, *, widths
         integrate = lambda k, b: integrate_over_segments(economy, technologies, k, b)  # noqa: E731
     n_factors = 2 + len(technologies)
     boundaries, factors, widths = compact_segments(boundaries, factors, widths)
+    all_boundaries, all_factors, overflow = boundaries, factors, False
+    if max_used is not None and max_used < factors.shape[0]:
+        # the segments after the first max_used are padding (zero width, UNUSED): leaving them out
+        # changes no sum and no maximum
+        overflow = jnp.any(factors[max_used:] != UNUSED)
+        boundaries, factors, widths = boundaries[:max_used + 1], factors[:max_used], widths[:max_used]
     prices = [jnp.exp(x), jnp.exp(y)] + [jnp.asarray(t.F, dtype=jnp.float64) for t in technologies]
     log_wages = [x, y] + [jnp.log(t.F) for t in technologies]
     shares = segment_shares(widths, factors, n_factors)
@@ -218,9 +227,9 @@ def finalize(economy, technologies, x, y, boundaries, factors, status, *, widths
         (Y * shares[H_INDEX] - W_H * economy.H) / Y,
         log_price_integral,
         (Y - W_L * economy.L - W_H * economy.H - model_rentals) / Y,
-        _no_arbitrage(log_prod, log_wages, boundaries, factors),
+        jnp.where(overflow, jnp.inf, _no_arbitrage(log_prod, log_wages, boundaries, factors)),
     )
-    eq = Equilibrium(W_L=W_L, W_H=W_H, premium=W_H / W_L, Y=Y, m=m, shares=shares, boundaries=boundaries, factors=factors,
+    eq = Equilibrium(W_L=W_L, W_H=W_H, premium=W_H / W_L, Y=Y, m=m, shares=shares, boundaries=all_boundaries, factors=all_factors,
                      residuals=residuals, status=jnp.asarray(status).astype(jnp.int32))
     return apply_tolerance(eq) if check else eq
 

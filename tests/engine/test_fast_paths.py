@@ -126,3 +126,28 @@ def test_whole_window_start_is_the_equilibrium_when_the_model_takes_its_window(e
     e, t = _as_f64(economy), _as_f64(tech)
     x, theta = analytic._whole_window_start(e, t, analytic.llm_log_unit_cost(e, t), analytic.benchmark_threshold(e)[1])
     np.testing.assert_allclose([float(x), float(theta)], [np.log(float(eq.W_L)), np.log(float(eq.premium))], rtol=0, atol=1e-14)
+
+
+def test_checks_over_the_used_segments_only_change_nothing_and_catch_an_overflow():
+    """``finalize(max_used=k)`` checks only the first k compacted segments: with k at least the
+    number used the result is the same to the bit; with fewer, the point fails no-arbitrage."""
+    from simulator.equilibrium import RESIDUALS, finalize
+    from simulator.status import Status
+
+    economy, tech = Economy(eta=1.2, A_H=1.4, H=0.8), TraditionalAI(A_bar=2.0, mu=2.5, F=0.7)
+    e, t = _as_f64(economy), _as_f64(tech)
+    eq = analytic.traditional_ai(e, t)
+    assert int(eq.status) == Status.OK and len(eq.segments()) == 3  # M | L | H
+    x, y = jnp.log(eq.W_L), jnp.log(eq.W_H)
+
+    def again(max_used):
+        return finalize(e, (t,), x, y, eq.boundaries, eq.factors, jnp.int32(Status.OK), max_used=max_used)
+
+    full = again(None)
+    for k in (3, 4):
+        same = again(k)
+        for field in ("W_L", "Y", "shares", "boundaries", "factors", "residuals", "status"):
+            np.testing.assert_array_equal(np.asarray(getattr(same, field)), np.asarray(getattr(full, field)), err_msg=field)
+    short = again(2)
+    assert int(short.status) == Status.NOT_CONVERGED
+    assert np.isinf(float(short.residuals[RESIDUALS.index("no_arbitrage")]))
