@@ -113,7 +113,8 @@ def make_nested_solver(evaluate, log_supply_ratio, n_outer: int, n_inner: int):
 
 
 def _divided_pair(p, q, d):
-    """(p / d, q / d), bit for bit, as the two parts of one complex quotient.
+    """(p / d, q / d) as the two parts of one complex quotient: bit for bit the real quotients
+    for finite nonzero d (for d = 0 both are NaN, where the real ones would be infinite or NaN).
 
     XLA's CPU backend does not fuse two outputs that share their inputs: for p/d and q/d it would
     compute the whole evaluation behind p, q and d once for each.  One complex division (Smith's
