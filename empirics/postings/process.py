@@ -376,7 +376,7 @@ def process(
         if not cfg.match_titles:  # exactly the rows whose only failing rule is unmatched_title (the last rule)
             tm = _title_matches(con.execute(f"SELECT DISTINCT title FROM read_parquet({_sql_str(str(qpath))}) "
                                             "WHERE reason = 'unmatched_title' ORDER BY title").fetchdf()["title"], None, None)
-        tm.to_csv(out / "title_matches.csv", index=False)
+        _write_csv(tm, out / "title_matches.csv")
         timings["quarantine"] = time.perf_counter() - t
 
         medians, timings["medians"] = None, 0.0
