@@ -263,9 +263,7 @@ class Grid:
                 ok = jnp.isfinite(lo) & jnp.isfinite(hi)
                 wholes.append(jnp.where(ok, self.width * 0.5 * (lo + hi), 0.0))
                 unusable.append(((~ok) & (self.width > 0)).astype(jnp.float64))
-            # materialised first, so that the scan does not recompute the profiles at every level
-            arrays = jax.lax.optimization_barrier(wholes + unusable[2:])
-            sums = jax.lax.associative_scan(lambda a, b: [u + v for u, v in zip(a, b)], arrays)
+            sums = jax.lax.associative_scan(lambda a, b: [u + v for u, v in zip(a, b)], wholes + unusable[2:])
             sums = [jnp.concatenate([jnp.zeros(1), v]) for v in sums]
             K = len(wholes)
             zeros = jnp.zeros(self.width.shape[0] + 1)
