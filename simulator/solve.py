@@ -99,6 +99,7 @@ def _single_point_solver(technologies: Sequence, options: SolverOptions, check: 
         opts = DiscretizedOptions(
             n_tasks=options.n_tasks, n_outer=options.n_outer, n_inner=options.n_inner, max_segments=options.max_segments,
             strategy=options.strategy, check=check,
+            coarse_start=options.strategy == "newton" or options.retry is not None,  # a last nested pass works on the fine grid only
         )
         return lambda e, techs: solve_discretized(e, techs, opts)
     opts = analytic.AnalyticOptions(n_outer=options.n_outer, n_inner=options.n_inner, n_traditional=options.n_traditional,

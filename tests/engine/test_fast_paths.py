@@ -101,6 +101,20 @@ def test_cell_lookup_equals_binary_search(techs):
     np.testing.assert_array_equal(grid._cell_of(jnp.asarray(points)), expected)
 
 
+@pytest.mark.parametrize("C", [1, 31, 32, 66, 1026, 1056])
+def test_sums_before_equal_running_sums(C):
+    """Blocked sums over the cells before given indices equal numpy's running sums (exclusive),
+    at every index from 0 to C, for lengths below, at and between multiples of the block."""
+    rng = np.random.default_rng(C)
+    columns = [rng.normal(size=C), rng.integers(0, 2, C).astype(float)]
+    index = np.arange(C + 1)
+    got = discretized._sums_before(jnp.asarray(index), *[jnp.asarray(c) for c in columns])
+    for g, c in zip(got, columns):
+        expected = np.concatenate([[0.0], np.cumsum(c)])
+        np.testing.assert_allclose(np.asarray(g), expected, rtol=0, atol=1e-12 * np.sum(np.abs(c)))
+    np.testing.assert_array_equal(got[1], np.concatenate([[0.0], np.cumsum(columns[1])]))  # counts are exact
+
+
 def test_sigmoid_point_matches_jax_nn():
     """I* and its logs from one exponential and one log1p agree with jax.nn's sigmoid and log_sigmoid
     to within 2 ulp, from z = -700 (I* near 0) to 700 (near 1)."""
