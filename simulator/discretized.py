@@ -472,7 +472,10 @@ def solve_discretized(economy, technologies=(), options: DiscretizedOptions = Di
         # convergent Newton steps on the fine grid close the gap
         coarse = Grid(e, technologies, dataclasses.replace(options, n_tasks=COARSE_TASKS))
         x_b, theta_b = solver(coarse.evaluate_with_slopes)(x_b, theta_b, theta_lo, theta_hi)
-        solve = make_newton_solver(grid.evaluate_with_slopes, log_supply_ratio, min(options.n_outer, REFINE_STEPS))
+        # a retry (nested strategy) takes twice the steps: its points include those whose coarse
+        # solution is far from the fine one, such as a labour share narrower than a coarse cell
+        steps = min(options.n_outer, REFINE_STEPS if options.strategy == "newton" else 2 * REFINE_STEPS)
+        solve = make_newton_solver(grid.evaluate_with_slopes, log_supply_ratio, steps)
     else:
         solve = solver(grid.evaluate_with_slopes)
     x, theta = solve(x_b, theta_b, theta_lo, theta_hi)

@@ -179,3 +179,20 @@ def test_divided_pair_is_the_real_quotients_to_the_bit():
     np.testing.assert_array_equal(np.asarray(dt), q / d)
     zero = jax.jit(_divided_pair)(jnp.asarray([1.0, 0.0]), jnp.asarray([2.0, 0.0]), jnp.zeros(2))
     assert not np.isfinite(np.asarray(zero)).any()
+
+
+def test_coarse_started_retry_solves_a_labour_share_narrower_than_a_coarse_cell():
+    """The first retry of the general route (nested strategy on the 64-cell grid, then Newton steps
+    on the fine grid) solves a point whose L share, 0.7%, is under half a coarse cell: two fine
+    steps from the coarse solution leave residuals of about 3e-9, four reach rounding.  Its
+    wages agree with the last retry's, which works on the fine grid throughout."""
+    from simulator.status import Status
+
+    economy = _as_f64(Economy(eta=0.50765852, A_H=1.6757371, H=0.80964509))
+    llm = _as_f64(ScalingLLM(A_bar=3.0, G=7.36615151e11, N_bar=1.74652491e10, I_lo=0.00167243, I_hi=0.95))
+    retry = discretized.DiscretizedOptions(strategy="nested", n_outer=16, n_inner=4)
+    last = discretized.DiscretizedOptions(strategy="nested", n_outer=80, n_inner=12, coarse_start=False)
+    first, reference = (jax.jit(lambda e, t, o=o: discretized.solve_discretized(e, (t,), o))(economy, llm) for o in (retry, last))
+    assert int(first.status) == int(reference.status) == Status.OK
+    assert float(first.shares[0]) < 0.5 / discretized.COARSE_TASKS
+    np.testing.assert_allclose([float(first.W_L), float(first.premium)], [float(reference.W_L), float(reference.premium)], rtol=1e-12)
