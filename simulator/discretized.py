@@ -182,6 +182,7 @@ class Grid:
         self._breaks = breaks
         self._searched = len(breaks) > _MERGE_BY_COUNTING
         self._cuts = None
+        self._before = None
         if len(technologies) >= 2:
             left, right, ell_left, ell_right, self._cuts = self._split_where_technologies_cross(left, right, ell_left, ell_right, log_prices)
             width = right - left
@@ -260,6 +261,28 @@ class Grid:
             out.append(jnp.where(jnp.isfinite(lo) & jnp.isfinite(hi), _lerp(lo, hi, tau), -jnp.inf))
         return out
 
+    def _whole_cells_before(self, boundaries):
+        """The cell of each boundary and, per factor, the sums over the cells before it of the
+        factor's whole-cell integrals (and, for a technology, of its unusable cells, as a count).
+
+        Columns are paired as the two parts of complex numbers (L with H, each technology's
+        integrals with its count), which halves the passes over the cells (about 10% of the
+        route's time).  Kept for the last ``boundaries``: the verification asks for every factor.
+        """
+        if self._before is not None and self._before[0] is boundaries:
+            return self._before[1]
+        columns = []
+        for lo, hi in zip(self.ell_left, self.ell_right):
+            ok = jnp.isfinite(lo) & jnp.isfinite(hi)
+            columns.append((jnp.where(ok, self.width * 0.5 * (lo + hi), 0.0), ((~ok) & (self.width > 0)).astype(jnp.float64)))
+        j = self._cell_of(boundaries)
+        pairs = [jax.lax.complex(columns[L_INDEX][0], columns[H_INDEX][0])] + [jax.lax.complex(*c) for c in columns[2:]]
+        sums = _sums_before(j, *pairs)
+        sums = sums if isinstance(sums, list) else [sums]
+        before = [jnp.real(sums[0]), jnp.imag(sums[0])] + [(jnp.real(v), jnp.imag(v)) for v in sums[1:]]
+        self._before = (boundaries, (j, before))
+        return j, before
+
     def integrate_segments(self, k, boundaries):
         """∫ of the interpolant of ℓ_k over each segment of nondecreasing ``boundaries`` (S+1,): shape (S,).
 
@@ -267,20 +290,17 @@ class Grid:
         -inf where the factor cannot work somewhere in the segment.
         """
         lo, hi = self.ell_left[k], self.ell_right[k]
-        ok = jnp.isfinite(lo) & jnp.isfinite(hi)
-        wholes = jnp.where(ok, self.width * 0.5 * (lo + hi), 0.0)
-        j = self._cell_of(boundaries)
+        j, before = self._whole_cells_before(boundaries)
         w = self.width[j]
         into = boundaries - self.left[j]
         tau = jnp.where(w > 0, into / jnp.where(w > 0, w, 1.0), 0.0)
         lo_j, hi_j = lo[j], hi[j]
-        ok_j = ok[j]
+        ok_j = jnp.isfinite(lo_j) & jnp.isfinite(hi_j)
         partial = into * (lo_j + 0.5 * tau * (hi_j - lo_j))
         if k in (L_INDEX, H_INDEX):  # labour is usable everywhere
-            running = _sums_before(j, wholes) + partial
+            running = before[k] + partial
             return jnp.where(boundaries[1:] > boundaries[:-1], jnp.diff(running), 0.0)
-        unusable = ((~ok) & (self.width > 0)).astype(jnp.float64)
-        before, bad_before = _sums_before(j, wholes, unusable)
+        before, bad_before = before[k]
         running = before + jnp.where(ok_j, partial, 0.0)
         bad_so_far = bad_before + ((~ok_j) & (into > 0))
         value = jnp.where(jnp.diff(bad_so_far) > 0, -jnp.inf, jnp.diff(running))
@@ -412,7 +432,7 @@ def _sums_before(index, *columns):
     out = []
     for column in columns:
         totals = jnp.sum(column[:n_blocks * _BLOCK].reshape(n_blocks, _BLOCK), axis=1)
-        out.append(jnp.sum(jnp.where(earlier, totals, 0.0), axis=1) + jnp.sum(jnp.where(inside, column[cells], 0.0), axis=1))
+        out.append(jnp.sum(jnp.where(earlier, totals, 0), axis=1) + jnp.sum(jnp.where(inside, column[cells], 0), axis=1))
     return out[0] if len(out) == 1 else out
 
 
