@@ -75,7 +75,8 @@ class DiscretizedOptions:
     #: apply the residual tolerance in :func:`~simulator.equilibrium.finalize` (see ``AnalyticOptions.check``)
     check: bool = True
     #: run ``strategy`` on a grid of COARSE_TASKS cells and then take REFINE_STEPS Newton steps on
-    #: the fine grid (when n_tasks >= 4 COARSE_TASKS); otherwise run it on the fine grid throughout
+    #: the fine grid, twice as many after the nested strategy (when n_tasks >= 4 COARSE_TASKS);
+    #: otherwise run it on the fine grid throughout
     coarse_start: bool = True
 
 
@@ -484,6 +485,7 @@ def solve_discretized(economy, technologies=(), options: DiscretizedOptions = Di
     theta_lo = jnp.minimum(jnp.min(grid.gap[0]), theta_b) - 200.0
     theta_hi = jnp.maximum(jnp.max(grid.gap[1]), theta_b) + 200.0
     log_supply_ratio = jnp.log(e.H) - jnp.log(e.L)
+
     def solver(evaluate):
         if options.strategy == "newton":
             return make_newton_solver(evaluate, log_supply_ratio, options.n_outer, NEWTON_MAX_STEP)
