@@ -198,12 +198,12 @@ class Grid:
         # the cheapest technology on each cell (at its middle), as a factor index
         mid = [0.5 * (a + b) for a, b in zip(costs_left, costs_right)]
         self.tech_factor = 2 + _argmin(mid) if mid else jnp.zeros(width.shape, dtype=jnp.int32)
-        self.has_tech = jnp.isfinite(self.T_left) & jnp.isfinite(self.T_right)
+        has_tech = jnp.isfinite(self.T_left) & jnp.isfinite(self.T_right)
         # models beat L where x > D_L, H where ln W_H > D_H; H beats L where ℓ_H - ℓ_L > ln(W_H/W_L).
         # Where no technology can work, D is a finite number no log wage reaches, so that the
         # evaluation needs no mask: the models' terms there are exact zeros.
-        self.D_L = tuple(jnp.where(self.has_tech, T + ell[L_INDEX], _OUT_OF_REACH) for T, ell in ((self.T_left, ell_left), (self.T_right, ell_right)))
-        self.D_H = tuple(jnp.where(self.has_tech, T + ell[H_INDEX], _OUT_OF_REACH) for T, ell in ((self.T_left, ell_left), (self.T_right, ell_right)))
+        sides = ((self.T_left, ell_left), (self.T_right, ell_right))
+        self.D_L, self.D_H = (tuple(jnp.where(has_tech, T + ell[k], _OUT_OF_REACH) for T, ell in sides) for k in (L_INDEX, H_INDEX))
         self.gap = (ell_left[H_INDEX] - ell_left[L_INDEX], ell_right[H_INDEX] - ell_right[L_INDEX])
 
     @staticmethod
@@ -272,14 +272,14 @@ class Grid:
         """
         if self._before is not None and self._before[0] is boundaries:
             return self._before[1]
-        columns = []
+        wholes, unusable = [], []
         for lo, hi in zip(self.ell_left, self.ell_right):
             ok = jnp.isfinite(lo) & jnp.isfinite(hi)
-            columns.append((jnp.where(ok, self.width * 0.5 * (lo + hi), 0.0), ((~ok) & (self.width > 0)).astype(jnp.float64)))
+            wholes.append(jnp.where(ok, self.width * 0.5 * (lo + hi), 0.0))
+            unusable.append(((~ok) & (self.width > 0)).astype(jnp.float64))
         j = self._cell_of(boundaries)
-        pairs = [jax.lax.complex(columns[L_INDEX][0], columns[H_INDEX][0])] + [jax.lax.complex(*c) for c in columns[2:]]
+        pairs = [jax.lax.complex(wholes[L_INDEX], wholes[H_INDEX])] + [jax.lax.complex(w, u) for w, u in zip(wholes[2:], unusable[2:])]
         sums = _sums_before(j, *pairs)
-        sums = sums if isinstance(sums, list) else [sums]
         before = [jnp.real(sums[0]), jnp.imag(sums[0])] + [(jnp.real(v), jnp.imag(v)) for v in sums[1:]]
         self._before = (boundaries, (j, before))
         return j, before
@@ -416,7 +416,7 @@ _BLOCK = 32
 
 
 def _sums_before(index, *columns):
-    """Σ_{c < index} column[c] for each column (C,) and each entry of ``index`` (P,), one array (P,) per column.
+    """Σ_{c < index} column[c] for each column (C,) and each entry of ``index`` (P,): a list of one array (P,) per column.
 
     In blocks of cells: the sums of the whole blocks before each index, then the cells of its own
     block. A full running sum over the cells (an associative scan) costs far more on XLA's CPU
@@ -434,7 +434,7 @@ def _sums_before(index, *columns):
     for column in columns:
         totals = jnp.sum(column[:n_blocks * _BLOCK].reshape(n_blocks, _BLOCK), axis=1)
         out.append(jnp.sum(jnp.where(earlier, totals, 0), axis=1) + jnp.sum(jnp.where(inside, column[cells], 0), axis=1))
-    return out[0] if len(out) == 1 else out
+    return out
 
 
 @jax.custom_jvp
