@@ -37,6 +37,7 @@ def test_sliced_batch_equals_one_slice(monkeypatch):
 def test_sliced_discretized_batch_equals_one_slice(monkeypatch):
     economy, techs = _llm_batch(40, seed=4)
     options = SolverOptions(method="discretized", n_tasks=64)
+    monkeypatch.setattr(solve_module, "STREAMS", 1)
     whole = solve_batch(economy, techs, options=options)
     monkeypatch.setattr(solve_module, "CELLS_PER_SLICE", 650)  # 10 points of 65 cells per slice
     assert solve_module._slicing(40, techs, options) == (10, 40)
@@ -49,6 +50,23 @@ def test_sliced_discretized_batch_equals_one_slice(monkeypatch):
     np.testing.assert_allclose(np.asarray(sliced.residuals), np.asarray(whole.residuals), rtol=0, atol=1e-15)
     assert np.all(np.asarray(whole.status) == Status.OK)
 
+
+
+def test_discretized_batch_in_concurrent_streams_equals_one_stream(monkeypatch):
+    economy, techs = _llm_batch(40, seed=5)
+    options = SolverOptions(method="discretized", n_tasks=64)
+    monkeypatch.setattr(solve_module, "CELLS_PER_SLICE", 650)  # 10 points per slice
+    monkeypatch.setattr(solve_module, "STREAMS", 1)
+    one = solve_batch(economy, techs, options=options)
+    monkeypatch.setattr(solve_module, "STREAMS", 3)
+    assert solve_module._slicing(40, techs, options, 3) == (7, 42)  # 6 slices of 7 points, 2 per stream
+    three = solve_batch(economy, techs, options=options)
+    for field in ("factors", "status"):
+        np.testing.assert_array_equal(np.asarray(getattr(three, field)), np.asarray(getattr(one, field)), err_msg=field)
+    for field in ("W_L", "W_H", "premium", "Y", "m", "shares", "boundaries"):
+        np.testing.assert_allclose(np.asarray(getattr(three, field)), np.asarray(getattr(one, field)), rtol=1e-13, err_msg=field)
+    assert np.asarray(three.W_L).shape == (40,)
+    assert np.all(np.asarray(one.status) == Status.OK)
 
 ECON = Economy(eta=1.3, A_L=1.0, A_H=1.5, L=1.0, H=0.6)
 TECHS = (
