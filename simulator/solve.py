@@ -211,7 +211,7 @@ def _slicing(size: int, technologies, options: SolverOptions, streams: int = 1) 
 
 #: Discretised batches run as this many concurrent streams of slices (None: one per CPU core this
 #: process may use).  One program leaves a core idle in its serial stretches (loop control, the
-#: small operations of the coarse grid); on two cores two streams ran about 1.18x faster than one.
+#: small operations of the coarse grid); on two cores two streams ran about 1.19x faster than one.
 STREAMS: int | None = None
 
 

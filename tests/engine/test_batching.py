@@ -51,7 +51,6 @@ def test_sliced_discretized_batch_equals_one_slice(monkeypatch):
     assert np.all(np.asarray(whole.status) == Status.OK)
 
 
-
 def test_discretized_batch_in_concurrent_streams_equals_one_stream(monkeypatch):
     economy, techs = _llm_batch(40, seed=5)
     options = SolverOptions(method="discretized", n_tasks=64)
@@ -67,6 +66,7 @@ def test_discretized_batch_in_concurrent_streams_equals_one_stream(monkeypatch):
         np.testing.assert_allclose(np.asarray(getattr(three, field)), np.asarray(getattr(one, field)), rtol=1e-13, err_msg=field)
     assert np.asarray(three.W_L).shape == (40,)
     assert np.all(np.asarray(one.status) == Status.OK)
+
 
 ECON = Economy(eta=1.3, A_L=1.0, A_H=1.5, L=1.0, H=0.6)
 TECHS = (
