@@ -110,8 +110,10 @@ def _open_existing(url: str, mode: str = "r+"):
         if local is not None and local.exists() and (local.is_file() or any(local.iterdir())):
             raise StoreError(f"{url}: exists and is not a Zarr store; choose another store") from None
         return None
-    if "sweep_fingerprint" not in group.attrs or PROGRESS not in group:
+    if "sweep_fingerprint" not in group.attrs:
         raise StoreError(f"{url}: exists but is not a sweep store of this package; choose another store or delete it")
+    if PROGRESS not in group or "done" not in group[PROGRESS]:
+        return None  # creation was cut off before the progress array, so no block was solved: nothing to keep
     return group
 
 
@@ -162,7 +164,7 @@ def open_store(url: str):
     import xarray as xr
 
     if _open_existing(url, "r") is None:
-        raise StoreError(f"{url}: no sweep store there")
+        raise StoreError(f"{url}: no sweep store there, or its creation was cut off")
     return xr.open_zarr(url, consolidated=False)
 
 
@@ -170,5 +172,5 @@ def block_runs(url: str) -> np.ndarray:
     """Per block, the run that solved it (0 = missing)."""
     group = _open_existing(url, "r")
     if group is None:
-        raise StoreError(f"{url}: no sweep store there")
+        raise StoreError(f"{url}: no sweep store there, or its creation was cut off")
     return np.asarray(group[PROGRESS]["done"][:], dtype=np.int32)

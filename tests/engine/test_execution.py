@@ -135,6 +135,19 @@ def test_store_of_another_sweep_is_refused(scenario, tmp_path):
     assert (tmp_path / "notes" / "keep.txt").read_text() == "mine"
 
 
+def test_store_cut_off_while_created_is_created_again(scenario, reference, tmp_path):
+    import shutil
+
+    store = tmp_path / "s.zarr"
+    run_to_store(scenario, str(store), LOCAL)
+    shutil.rmtree(store / "_progress" / "done")  # as if killed before the progress array was written
+    with pytest.raises(StoreError, match="creation was cut off"):
+        block_runs(str(store))
+    report = run_to_store(scenario, str(store), LOCAL)
+    assert (report.run, report.computed, report.skipped) == (1, 180, 0)
+    assert_identical(open_store(str(store)), reference)
+
+
 @pytest.mark.parametrize("section,line,key,fragment", [
     ("execution:\n  backend: spark\n", 9, "execution.backend", "local-cluster"),
     ("execution:\n  backend: local\n  n_workers: 4\n", 10, "execution.n_workers", "'local-cluster' only"),
