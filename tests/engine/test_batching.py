@@ -2,6 +2,7 @@
 import dataclasses
 import importlib
 
+import jax
 import numpy as np
 import pytest
 
@@ -66,6 +67,28 @@ def test_discretized_batch_in_concurrent_streams_equals_one_stream(monkeypatch):
         np.testing.assert_allclose(np.asarray(getattr(three, field)), np.asarray(getattr(one, field)), rtol=1e-13, err_msg=field)
     assert np.asarray(three.W_L).shape == (40,)
     assert np.all(np.asarray(one.status) == Status.OK)
+
+
+def test_discretized_programs_with_cpu_compiler_options_equal_xla_defaults(monkeypatch):
+    """The discretised route's programs are compiled with CPU_COMPILER_OPTIONS where the CPU's XLA
+    accepts them; the same batch compiled with XLA's defaults agrees to rounding."""
+    if jax.default_backend() != "cpu":
+        pytest.skip("the options apply on CPU only")
+    assert solve_module._compiler_options() == solve_module.CPU_COMPILER_OPTIONS  # this jaxlib accepts them
+    economy, techs = _llm_batch(40, seed=6)
+    options = SolverOptions(method="discretized", n_tasks=256)
+    tuned = solve_batch(economy, techs, options=options)
+    solve_module._compiled.cache_clear()
+    monkeypatch.setattr(solve_module, "_compiler_options", lambda: None)
+    try:
+        defaults = solve_batch(economy, techs, options=options)
+    finally:
+        solve_module._compiled.cache_clear()
+    for field in ("factors", "status"):
+        np.testing.assert_array_equal(np.asarray(getattr(tuned, field)), np.asarray(getattr(defaults, field)), err_msg=field)
+    for field in ("W_L", "W_H", "premium", "Y", "m", "shares", "boundaries"):
+        np.testing.assert_allclose(np.asarray(getattr(tuned, field)), np.asarray(getattr(defaults, field)), rtol=1e-13, err_msg=field)
+    assert np.all(np.asarray(tuned.status) == Status.OK)
 
 
 ECON = Economy(eta=1.3, A_L=1.0, A_H=1.5, L=1.0, H=0.6)
