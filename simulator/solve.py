@@ -257,8 +257,9 @@ def _executable(function, treedef, shapes):
 
 
 @functools.lru_cache(maxsize=None)
-def _pool(n_streams: int) -> ThreadPoolExecutor:
-    """A pool of ``n_streams`` threads, kept for the process (starting threads took about 2 ms a batch)."""
+def _pool(n_streams: int, pid: int) -> ThreadPoolExecutor:
+    """A pool of ``n_streams`` threads, kept for the process ``pid`` (starting threads took about 2 ms
+    a batch); a forked child, which inherits the pool but not its threads, gets a pool of its own."""
     return ThreadPoolExecutor(n_streams, thread_name_prefix="llm-labor-stream")
 
 
@@ -272,7 +273,7 @@ def _concurrently(function, treedef, flat: list[np.ndarray], n_streams: int, siz
     length = flat[0].shape[0] // n_streams
     parts = [[v[k * length:(k + 1) * length] for v in flat] for k in range(n_streams)]
     run = _executable(function, treedef, tuple(v.shape for v in parts[0]))
-    results = list(_pool(n_streams).map(lambda part: jax.block_until_ready(run(*jax.tree_util.tree_unflatten(treedef, part))), parts))
+    results = list(_pool(n_streams, os.getpid()).map(lambda part: jax.block_until_ready(run(*jax.tree_util.tree_unflatten(treedef, part))), parts))
     return _joined(results, size)
 
 
