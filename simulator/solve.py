@@ -115,7 +115,7 @@ def _single_point_solver(technologies: Sequence, options: SolverOptions, check: 
 
 #: XLA options for the discretised route's programs on CPU. XLA's older loop emitters, rather than
 #: its MLIR fusion emitters, made that route about 1.4x faster (in-process A/B at 10^4 LLM points,
-#: n = 1024, 1.48x with retries) and the semi-analytic route about 5-10% slower, so only the
+#: n = 1024, 1.48x with retries) and the semi-analytic route 5-13% slower, so only the
 #: discretised route uses them.
 CPU_COMPILER_OPTIONS = {"xla_cpu_use_fusion_emitters": False}
 
