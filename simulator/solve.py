@@ -142,8 +142,8 @@ def _compiled(structure, options: SolverOptions, batched: bool, slice_size: int 
     """The jitted solver of one point, or of a batch (vmapped; see :func:`_solve_flat`).
 
     Batches on the discretised route: ``solve(economy, technologies)``, a scan over slices of
-    ``slice_size`` points (if nonzero).  On the semi-analytic route: ``solve(start, economy,
-    technologies)``, the ``slice_size`` points from ``start`` on, without the tolerance test.
+    ``slice_size`` points (if nonzero).  On the semi-analytic route: ``solve(economy,
+    technologies)`` on one slice, without the tolerance test (``slice_size`` is not used).
     """
     economy_def, tech_defs = structure
     dummy_techs = tuple(jax.tree_util.tree_unflatten(d, [0.0] * d.num_leaves) for d in tech_defs)
@@ -153,13 +153,7 @@ def _compiled(structure, options: SolverOptions, batched: bool, slice_size: int 
     if discretized:
         point = jax.vmap(_single_point_solver(dummy_techs, options))
         return _jit(functools.partial(_sliced, point, slice_size) if slice_size else point, True)
-    batched_point = jax.vmap(_single_point_solver(dummy_techs, options, check=False))
-
-    def solve_slice(start, economy, technologies):
-        part = jax.tree_util.tree_map(lambda v: jax.lax.dynamic_slice_in_dim(v, start, slice_size), (economy, technologies))
-        return batched_point(*part)
-
-    return jax.jit(solve_slice)
+    return jax.jit(jax.vmap(_single_point_solver(dummy_techs, options, check=False)))
 
 
 def _sliced(batched_point, slice_size: int, economy, technologies):
@@ -177,12 +171,6 @@ def _sliced(batched_point, slice_size: int, economy, technologies):
     xs = jax.tree_util.tree_map(split, (economy, technologies))
     _, ys = jax.lax.scan(lambda carry, x: (carry, batched_point(*x)), (), xs)
     return jax.tree_util.tree_map(join, ys)
-
-
-@jax.jit
-def _joined_and_checked(parts):
-    """The slices' results one after the other, with :func:`apply_tolerance` applied: one program."""
-    return apply_tolerance(jax.tree_util.tree_map(lambda *v: jnp.concatenate(v), *parts) if len(parts) > 1 else parts[0])
 
 
 def _structure(economy, technologies):
@@ -213,30 +201,36 @@ def solve(economy: Economy, technologies: Sequence = (), *, options: SolverOptio
 #: route 5e5 points ran about 1.3x faster in slices than in one piece.
 POINTS_PER_SLICE = 32768
 CELLS_PER_SLICE = 65536
+#: On the semi-analytic route every slice is a multiple of this many points, so that each point is
+#: computed by the vectorised body of XLA's loops: their remainder, computed with scalar code, can
+#: round differently (by an ulp), and a point's result would depend on how its batch was cut.
+VECTOR_LANES = 8
 
 
 def _slicing(size: int, technologies, options: SolverOptions, streams: int = 1) -> tuple[int, int]:
-    """(points per slice, padded size) for a batch of ``size`` points; (0, size) means one piece.
+    """(points per slice, padded size) for a batch of ``size`` points; (0, padded size) means one piece.
 
     With ``streams`` > 1 the number of slices is a multiple of it, so that each stream gets as many.
     """
     if resolve_method(technologies, options.method) == "discretized":
-        limit = max(1, CELLS_PER_SLICE // (options.n_tasks + 1))
+        limit, lanes = max(1, CELLS_PER_SLICE // (options.n_tasks + 1)), 1
     else:
-        limit = POINTS_PER_SLICE
-    quantum = max(1, limit // 32)  # equal slices, rounded up a little so that few shapes compile
+        limit, lanes = POINTS_PER_SLICE, VECTOR_LANES
+    # equal slices, rounded up a little so that few shapes compile
+    quantum = max(lanes, limit // 32 // lanes * lanes)
     n_slices = -(-size // limit)
     if streams > 1 and size >= streams * quantum:
         n_slices = -(-n_slices // streams) * streams
     if n_slices <= 1:
-        return 0, size
+        return 0, -(-size // lanes) * lanes
     step = -(-size // (n_slices * quantum)) * quantum
     return step, n_slices * step
 
 
-#: Discretised batches run as this many concurrent streams of slices (None: one per CPU core this
-#: process may use).  One program leaves a core idle in its serial stretches (loop control, the
-#: small operations of the coarse grid); on two cores two streams ran about 1.19x faster than one.
+#: Batches run as this many concurrent streams of slices (None: one per CPU core this process may
+#: use).  One program leaves a core idle in its serial stretches (loop control, the small
+#: operations of the coarse grid, the parts of a semi-analytic solve that XLA does not split among
+#: threads); on two cores two streams ran about 1.19x faster than one on the discretised route.
 STREAMS: int | None = None
 
 
@@ -263,63 +257,71 @@ def _pool(n_streams: int, pid: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(n_streams, thread_name_prefix="llm-labor-stream")
 
 
-def _concurrently(function, treedef, flat: list[np.ndarray], n_streams: int, size: int):
-    """``function(*args)`` (``args`` the tree of the ``flat`` arrays) on ``n_streams`` equal runs of the
-    points, each in a thread of its own; the results joined in order and cut to the first ``size`` points.
-
-    The runs are cut from numpy arrays and joined by one compiled program: cut and joined op by op,
-    they cost several milliseconds a batch, about a tenth of the solve at a thousand points.
-    """
-    length = flat[0].shape[0] // n_streams
-    parts = [[v[k * length:(k + 1) * length] for v in flat] for k in range(n_streams)]
-    run = _executable(function, treedef, tuple(v.shape for v in parts[0]))
-    results = list(_pool(n_streams, os.getpid()).map(lambda part: jax.block_until_ready(run(*jax.tree_util.tree_unflatten(treedef, part))), parts))
-    return _joined(results, size)
+def _cut(values: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """``values[start:stop]``, padded past the end by repeating the first point (a view where no
+    padding is needed: copying a million points' parameters to pad them took about 60 ms)."""
+    if stop <= values.shape[0]:
+        return values[start:stop]
+    return np.concatenate([values[start:], np.full(stop - max(start, values.shape[0]), values[0])])
 
 
-@functools.partial(jax.jit, static_argnums=1)
-def _joined(parts, size: int):
-    """The runs' results one after the other, the first ``size`` points: one program."""
-    return jax.tree_util.tree_map(lambda *v: jnp.concatenate(v)[:size], *parts)
+@functools.partial(jax.jit, static_argnums=(1, 2))
+def _joined(parts, size: int, check: bool):
+    """The parts' results one after the other, the first ``size`` points, with :func:`apply_tolerance`
+    applied if ``check``: one program."""
+    result = jax.tree_util.tree_map(lambda *v: jnp.concatenate(v)[:size], *parts)
+    return apply_tolerance(result) if check else result
 
 
 def _solve_flat(structure, technologies, options: SolverOptions, treedef, flat: list[np.ndarray]):
     """Solve flat parameter arrays (one point per entry) in cache-sized slices; results cover exactly those points.
 
-    The two routes run their slices differently, each the faster way measured:
+    The slices are shared out among :data:`STREAMS` threads, each working through its own run
+    of them; one last program joins the results.  The two routes run their slices differently,
+    each the faster way measured:
 
-    * discretised: one program, a ``scan`` over the slices. Its many small slices (63 points at
-      n = 1024) would otherwise each allocate their large intermediates afresh: about 5% slower.
-      The slices are shared out among :data:`STREAMS` threads, each running that program on its
-      own run of slices.
-    * semi-analytic: one program per slice, dispatched in turn (asynchronously), then one more
-      that joins them and applies the tolerance test. In a ``scan`` the compiler fuses the
-      residuals' computation into the writing of the scan's output, and with the test in the
-      same program it runs that computation once more inside the test: about 6-9% slower.
+    * discretised: one program per run, a ``scan`` over its slices. Its many small slices (63
+      points at n = 1024) would otherwise each allocate their large intermediates afresh: about
+      5% slower.
+    * semi-analytic: one program per slice, then the tolerance test in the joining program. In a
+      ``scan`` the compiler fuses the residuals' computation into the writing of the scan's
+      output, and with the test in the same program it runs that computation once more inside
+      the test: about 6-9% slower.
+
+    The runs are cut from numpy arrays and joined by one compiled program: cut and joined op by
+    op, they cost several milliseconds a batch, about a tenth of the solve at a thousand points.
     """
     size = flat[0].shape[0]
     discretized = resolve_method(technologies, options.method) == "discretized"
-    streams = _streams() if discretized else 1
-    step, padded = _slicing(size, technologies, options, streams)
-    if padded > size:  # padding repeats the first point
-        index = np.concatenate([np.arange(size), np.zeros(padded - size, dtype=np.int64)])
-        flat = [a[index] for a in flat]
-    if discretized and step and streams > 1:
-        return _concurrently(_compiled(structure, options, True, step), treedef, flat, streams, size)
-    economy, techs = jax.tree_util.tree_unflatten(treedef, [jnp.asarray(a) for a in flat])
+    n_streams = _streams()
+    step, padded = _slicing(size, technologies, options, n_streams)
+    step = step or padded
+    if (padded // step) % n_streams:
+        n_streams = 1
+    length = padded // n_streams
     if discretized:
-        result = _compiled(structure, options, True, step)(economy, techs)
+        program, piece = _compiled(structure, options, True, step if step < length else 0), length
     else:
-        step = step or size
-        solver = _compiled(structure, options, True, step)
-        result = _joined_and_checked([solver(start, economy, techs) for start in range(0, padded, step)])
-    return result if padded == size else jax.tree_util.tree_map(lambda v: v[:size], result)
+        program, piece = _compiled(structure, options, True), step
+    run = _executable(program, treedef, ((piece,),) * len(flat))
+
+    def work(first: int):
+        results = [run(*jax.tree_util.tree_unflatten(treedef, [_cut(v, k, k + piece) for v in flat]))
+                   for k in range(first, first + length, piece)]
+        return jax.block_until_ready(results) if n_streams > 1 else results
+
+    if n_streams > 1:
+        parts = [r for rs in _pool(n_streams, os.getpid()).map(work, range(0, padded, length)) for r in rs]
+    else:
+        parts = work(0)
+    return _joined(parts, size, not discretized)
 
 
-@jax.jit
+@functools.partial(jax.jit, donate_argnums=0)
 def _merge(result, rows, part):
     """``result`` with the points at ``rows`` replaced by ``part`` (rows out of bounds are dropped):
-    one compiled scatter for every field."""
+    one compiled scatter for every field, in place (``result`` is donated: a copy of a million
+    points' results took about as long as the scatter's retry pass)."""
     return jax.tree_util.tree_map(lambda full, new: full.at[rows].set(new, mode="drop"), result, part)
 
 

@@ -24,11 +24,14 @@ def _llm_batch(n, seed):
 def test_sliced_batch_equals_one_slice(monkeypatch):
     economy, techs = _llm_batch(2500, seed=3)
     options = SolverOptions(method="analytic")
+    monkeypatch.setattr(solve_module, "STREAMS", 1)
+    assert solve_module._slicing(2500, techs, options) == (0, 2504)  # one piece, padded to whole vectors
     whole = solve_batch(economy, techs, options=options)
     # some points need the retry passes, so merging retried points into slices is exercised too
     first_pass = solve_batch(economy, techs, options=dataclasses.replace(options, retry_n_outer=0))
     assert np.sum(np.asarray(first_pass.status) == Status.NOT_CONVERGED) > 0
-    monkeypatch.setattr(solve_module, "POINTS_PER_SLICE", 1000)  # 3 slices of 837 points, 11 of them padding
+    monkeypatch.setattr(solve_module, "POINTS_PER_SLICE", 1000)
+    assert solve_module._slicing(2500, techs, options) == (840, 2520)  # 3 slices, 20 points of padding
     sliced = solve_batch(economy, techs, options=options)
     for field in FIELDS:
         np.testing.assert_array_equal(np.asarray(getattr(sliced, field)), np.asarray(getattr(whole, field)), err_msg=field)
@@ -66,6 +69,22 @@ def test_discretized_batch_in_concurrent_streams_equals_one_stream(monkeypatch):
     for field in ("W_L", "W_H", "premium", "Y", "m", "shares", "boundaries"):
         np.testing.assert_allclose(np.asarray(getattr(three, field)), np.asarray(getattr(one, field)), rtol=1e-13, err_msg=field)
     assert np.asarray(three.W_L).shape == (40,)
+    assert np.all(np.asarray(one.status) == Status.OK)
+
+
+def test_semi_analytic_batch_in_concurrent_streams_equals_one_stream(monkeypatch):
+    """Streams share out the slices; every point's result is the same bit for bit."""
+    economy, techs = _llm_batch(3000, seed=7)
+    options = SolverOptions(method="analytic")
+    monkeypatch.setattr(solve_module, "POINTS_PER_SLICE", 1000)
+    monkeypatch.setattr(solve_module, "STREAMS", 1)
+    one = solve_batch(economy, techs, options=options)
+    monkeypatch.setattr(solve_module, "STREAMS", 2)
+    assert solve_module._slicing(3000, techs, options, 2) == (768, 3072)  # 4 slices, 2 per stream
+    two = solve_batch(economy, techs, options=options)
+    for field in FIELDS:
+        np.testing.assert_array_equal(np.asarray(getattr(two, field)), np.asarray(getattr(one, field)), err_msg=field)
+    assert np.asarray(two.W_L).shape == (3000,)
     assert np.all(np.asarray(one.status) == Status.OK)
 
 
