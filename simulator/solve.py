@@ -340,6 +340,8 @@ def solve_batch(economy: Economy, technologies: Sequence = (), *, options: Solve
     arrays = [np.asarray(v, dtype=np.float64) for v in leaves]
     shape = np.broadcast_shapes(*(a.shape for a in arrays))
     size = int(np.prod(shape)) if shape else 1
+    if size == 0:
+        raise ParameterError(f"solve_batch: the parameters broadcast to shape {shape}, which holds no point to solve")
     flat = [np.ascontiguousarray(np.broadcast_to(a, shape).reshape(size)) for a in arrays]
     structure = _structure(economy, technologies)
     result = _solve_flat(structure, technologies, options, treedef, flat)

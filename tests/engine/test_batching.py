@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from simulator import Economy, ProfileTechnology, ScalingLLM, SolverOptions, Status, TraditionalAI, solve_batch
+from simulator.errors import ParameterError
 from simulator.factors import integrate_log_productivity, integrate_over_segments
 
 solve_module = importlib.import_module("simulator.solve")  # the package re-exports a function of that name
@@ -70,6 +71,13 @@ def test_discretized_batch_in_concurrent_streams_equals_one_stream(monkeypatch):
         np.testing.assert_allclose(np.asarray(getattr(three, field)), np.asarray(getattr(one, field)), rtol=1e-13, err_msg=field)
     assert np.asarray(three.W_L).shape == (40,)
     assert np.all(np.asarray(one.status) == Status.OK)
+
+
+@pytest.mark.parametrize("method", ["analytic", "discretized"])
+def test_empty_batch_is_a_clear_error(method):
+    economy, techs = _llm_batch(0, seed=8)
+    with pytest.raises(ParameterError, match=r"shape \(0,\), which holds no point"):
+        solve_batch(economy, techs, options=SolverOptions(method=method))
 
 
 def test_semi_analytic_batch_in_concurrent_streams_equals_one_stream(monkeypatch):
