@@ -40,6 +40,8 @@ HIERARCHY = "ocd2022_hierarchy.csv"
 LARGE_EN = "large_categories_en.csv"
 CROSSWALK = "industry_sections_crosswalk.csv"
 NBS_WAGES = "nbs_avg_annual_wage_by_industry_2021_2022.csv"
+NATIONAL_WAGES = "nbs_wage_by_post_group_national.csv"
+BY_INDUSTRY_WAGES = "nbs_wage_by_industry_post_group_2017.csv"
 
 
 def bundled_path(name: str) -> Path:
