@@ -15,6 +15,12 @@ Schema (``docs/calibration.md``)::
       - {kind: skill_premium, value: 0.45, se: 0.05}
       - {kind: employment_growth_slope, weighted: true}
       - {kind: custom, function: "pkg.mod:fn", value: 0.1, se: 0.02, label: my moment}
+    untargeted:                               # reported at the estimate beside the data, not fitted
+      - {kind: skill_premium, value: 0.49, se: 0.07}
+    sensitivity:                              # fixed parameter -> values; the free ones are re-estimated at each
+      A_H: [1.0, 2.0]
+      llm.G: [1.0e+9, 1.0e+11]
+    compare_with: us_oews.yaml                # another config; its estimate goes beside this one in the report
     weighting: diagonal                       # diagonal | identity | optimal
     bootstrap: {draws: 1000, seed: 0, ci_level: 0.90}
     profile: {points: 81, flat_threshold: 2.706}
@@ -83,6 +89,12 @@ class CalibrationSpec(_Strict):
     moments_file: StrictStr | None = None
     parameters: dict[StrictStr, ParameterSpec] = Field(default_factory=lambda: {})
     moments: list[MomentSpec] = Field(min_length=1)
+    #: moments reported at the estimate beside their data value, not fitted
+    untargeted: list[MomentSpec] = Field(default_factory=lambda: [])
+    #: fixed parameter -> values at which the free parameters are re-estimated
+    sensitivity: dict[StrictStr, list[Number]] = Field(default_factory=lambda: {})
+    #: another calibration config (relative to this file) whose estimate the report puts beside this one
+    compare_with: StrictStr | None = None
     weighting: Literal["diagonal", "identity", "optimal"] = "diagonal"
     bootstrap: BootstrapSpec = BootstrapSpec()
     profile: ProfileSpec = ProfileSpec()
@@ -102,6 +114,9 @@ class CalibrationConfig:
     upper: tuple[float, ...]
     log_scale: tuple[bool, ...]
     moments: tuple[Moment, ...]
+    untargeted: tuple[Moment, ...]
+    sensitivity: tuple[tuple[str, tuple[float, ...]], ...]
+    compare_path: Path | None
     weighting: str
     draws: int
     seed: int
@@ -169,6 +184,16 @@ def parse_config(text: str, *, source: str | None = None, base: Path | None = No
     # free parameters: default η alone
     params = dict(spec.parameters) or {"eta": ParameterSpec(start=float(scenario.economy.eta), lower=0.05, upper=5.0)}
     known = ["eta", "A_L", "A_H", "L", "H"] + [f"{tech.name}.{f}" for f in ("A_bar", "F", "C", "a", "alpha", "b", "beta", "G", "N_bar", "I_lo", "I_hi")]
+
+    def admissible(name, v, on_error):
+        try:
+            if name in known[:5]:
+                Economy(**{**{f: getattr(scenario.economy, f) for f in known[:5]}, name: v})
+            else:
+                dataclasses.replace(tech, **{name.split(".", 1)[1]: v})
+        except LLMLaborError as exc:
+            on_error(str(exc))
+
     names, start, lower, upper, logs = [], [], [], [], []
     for name, p in params.items():
         if name not in known:
@@ -181,43 +206,57 @@ def parse_config(text: str, *, source: str | None = None, base: Path | None = No
         if p.log_scale and lo <= 0:
             fail("log_scale needs lower > 0", "parameters", name, "lower")
         for which, v in (("lower", lo), ("upper", hi)):
-            try:
-                if name in known[:5]:
-                    Economy(**{**{f: getattr(scenario.economy, f) for f in known[:5]}, name: v})
-                else:
-                    field = name.split(".", 1)[1]
-                    dataclasses.replace(tech, **{field: v})
-            except LLMLaborError as exc:
-                fail(f"inadmissible bound {which} = {v:g}: {exc}", "parameters", name, which)
+            admissible(name, v, lambda msg: fail(f"inadmissible bound {which} = {v:g}: {msg}", "parameters", name, which))
         names.append(name)
         start.append(st)
         lower.append(lo)
         upper.append(hi)
         logs.append(bool(p.log_scale))
 
-    moments = []
-    for k, m in enumerate(spec.moments):
-        if m.kind in NO_COUNTERPART:
-            fail(f"moment '{m.kind}' has no model counterpart: {NO_COUNTERPART[m.kind]}", "moments", k, "kind")
-        if m.kind not in KINDS:
-            fail(f"unknown moment kind '{m.kind}'; known kinds: {', '.join(KINDS)}", "moments", k, "kind")
-        if m.kind == "exposed_share" and (m.cutoff is None or not 0 <= m.cutoff < 1):
-            fail(f"exposed_share needs cutoff with 0 <= cutoff < 1, got {m.cutoff!r}", "moments", k, "cutoff")
-        if m.kind in ("skill_premium", "custom"):
-            if m.value is None:
-                fail(f"moment '{m.kind}' needs 'value' (its data counterpart)", "moments", k)
-            if m.se is None or not m.se > 0:
-                fail(f"moment '{m.kind}' needs 'se' > 0", "moments", k)
-        elif m.value is not None or m.se is not None:
-            fail(f"moment '{m.kind}' takes its value from the moments file; remove 'value'/'se'", "moments", k)
-        if m.kind in ("wage_exposure_slope", "exposed_share", "employment_growth_slope") and moments_path is None:
-            fail(f"moment '{m.kind}' needs a moments file: add key 'moments_file'", "moments", k, "kind")
-        try:
-            moments.append(build_moment(m.kind, weighted=m.weighted, cutoff=None if m.cutoff is None else float(m.cutoff),
-                                        function=m.function, value=None if m.value is None else float(m.value),
-                                        se=None if m.se is None else float(m.se), label=m.label))
-        except ValueError as exc:
-            fail(str(exc), "moments", k)
+    def build(section, specs):
+        built = []
+        for k, m in enumerate(specs):
+            if m.kind in NO_COUNTERPART:
+                fail(f"moment '{m.kind}' has no model counterpart: {NO_COUNTERPART[m.kind]}", section, k, "kind")
+            if m.kind not in KINDS:
+                fail(f"unknown moment kind '{m.kind}'; known kinds: {', '.join(KINDS)}", section, k, "kind")
+            if m.kind == "exposed_share" and (m.cutoff is None or not 0 <= m.cutoff < 1):
+                fail(f"exposed_share needs cutoff with 0 <= cutoff < 1, got {m.cutoff!r}", section, k, "cutoff")
+            if m.kind in ("skill_premium", "custom"):
+                if m.value is None:
+                    fail(f"moment '{m.kind}' needs 'value' (its data counterpart)", section, k)
+                if m.se is None or not m.se > 0:
+                    fail(f"moment '{m.kind}' needs 'se' > 0", section, k)
+            elif m.value is not None or m.se is not None:
+                fail(f"moment '{m.kind}' takes its value from the moments file; remove 'value'/'se'", section, k)
+            if m.kind in ("wage_exposure_slope", "exposed_share", "employment_growth_slope") and moments_path is None:
+                fail(f"moment '{m.kind}' needs a moments file: add key 'moments_file'", section, k, "kind")
+            try:
+                built.append(build_moment(m.kind, weighted=m.weighted, cutoff=None if m.cutoff is None else float(m.cutoff),
+                                          function=m.function, value=None if m.value is None else float(m.value),
+                                          se=None if m.se is None else float(m.se), label=m.label))
+            except ValueError as exc:
+                fail(str(exc), section, k)
+        return built
+
+    moments = build("moments", spec.moments)
+    untargeted = build("untargeted", spec.untargeted)
+    sensitivity = []
+    for name, values in spec.sensitivity.items():
+        if name not in known:
+            fail(f"unknown parameter '{name}'; sensitivity takes one of: {', '.join(known)}", "sensitivity", name)
+        if name in names:
+            fail(f"'{name}' is a free parameter; sensitivity moves fixed parameters only", "sensitivity", name)
+        if not values:
+            fail("needs at least one value", "sensitivity", name)
+        for k, v in enumerate(values):
+            admissible(name, float(v), lambda msg: fail(f"inadmissible value {float(v):g}: {msg}", "sensitivity", name, k))
+        sensitivity.append((name, tuple(float(v) for v in values)))
+    compare_path = None
+    if spec.compare_with is not None:
+        compare_path = (base / spec.compare_with).resolve() if not Path(spec.compare_with).is_absolute() else Path(spec.compare_with)
+        if not compare_path.is_file():
+            fail(f"calibration config to compare with not found: {compare_path}", "compare_with")
     if spec.weighting == "optimal" and len(moments) < 2:
         pass
     out_dir = None
@@ -226,6 +265,7 @@ def parse_config(text: str, *, source: str | None = None, base: Path | None = No
     return CalibrationConfig(
         name=spec.name, description=spec.description, data_label=spec.data_label, scenario_path=scenario_path, moments_path=moments_path,
         names=tuple(names), start=tuple(start), lower=tuple(lower), upper=tuple(upper), log_scale=tuple(logs), moments=tuple(moments),
+        untargeted=tuple(untargeted), sensitivity=tuple(sensitivity), compare_path=compare_path,
         weighting=spec.weighting, draws=spec.bootstrap.draws, seed=spec.bootstrap.seed, ci_level=float(spec.bootstrap.ci_level),
         profile_points=spec.profile.points, flat_threshold=float(spec.profile.flat_threshold), output_dir=out_dir, plots=spec.output.plots,
         text=text, path=source, scenario=scenario,

@@ -132,6 +132,8 @@ def markdown(res: dict, figs: dict[str, Path]) -> str:
         key = f"profile_{p['name']}"
         if key in figs:
             lines += ["", f"![profile of Q over {p['name']}]({figs[key].name})", ""]
+    lines += _not_identified(res)
+    lines += _untargeted_md(res) + _sources_md(res) + _sensitivity_md(res) + _comparison_md(res)
     for key, title in (("moments_fit", "Fit of the moments"), ("bootstrap", "Bootstrap re-estimates"), ("model_tasks", "The model at the estimate")):
         if key in figs:
             lines += [f"### {title}", "", f"![{title}]({figs[key].name})", ""]
@@ -144,3 +146,81 @@ def markdown(res: dict, figs: dict[str, Path]) -> str:
               f"- created {prov['created_utc']}; Python {prov['python']}, JAX {prov['jax_version']}, NumPy {prov['numpy_version']}",
               f"- seed {prov['seed']}: {prov['rng']}", f"- scenario `{prov['scenario_path']}`", "", "Config:", "", "```yaml", prov["config_text"].rstrip(), "```", ""]
     return "\n".join(lines)
+
+
+def _not_identified(res: dict) -> list[str]:
+    """What the moments leave open: every fixed parameter, and how far the sensitivity rows move the estimate."""
+    fixed = list(res["fixed_parameters"])
+    lines = ["", f"**Not pinned down by these data:** {', '.join(fixed)} are held at the scenario's values; "
+             f"with {len(res['moments'])} moment(s) for {len(res['free_parameters'])} free parameter(s) nothing else is identified."]
+    sens = res.get("sensitivity")
+    if sens:
+        for name in res["free_parameters"]:
+            vals = [r["estimates"][name] for r in sens["rows"] if r["max_abs_t"] is not None and r["max_abs_t"] < 0.01]
+            if vals:
+                lines.append(f"Over the sensitivity ranges below, {name} moves between {min(vals):.3g} and {max(vals):.3g}; "
+                             "that spread is not in the sampling standard error.")
+    return lines + [""]
+
+
+def _untargeted_md(res: dict) -> list[str]:
+    rows = res.get("untargeted") or []
+    if not rows:
+        return []
+    out = ["## Untargeted moments at the estimate", "", "| moment | data | se | model | t |", "|---|---|---|---|---|"]
+    for m in rows:
+        out.append(f"| {m['moment']} | {m['data']:.4g} | {m['se']:.3g} | {m['model']:.4g} | {m['t']:.2f} |")
+    far = [m["moment"] for m in rows if abs(m["t"]) > 2]
+    if far:
+        out += ["", f"The model at the estimate misses {', '.join(far)} by more than 2 se: the targeted and the untargeted "
+                "moments are not reproduced together with the fixed parameters as they are."]
+    return out + [""]
+
+
+def _sources_md(res: dict) -> list[str]:
+    rows = res.get("by_source") or []
+    if not rows:
+        return []
+    out = ["## The estimate by exposure source", "", "The same fit with the slope computed from each exposure source in the moments file.", "",
+           "| source | slope | se | " + " | ".join(rows[0]["estimates"]) + " | model − data (se) |", "|---|---|---|" + "---|" * len(rows[0]["estimates"]) + "---|"]
+    for r in rows:
+        out.append(f"| {r['source']} | {r['slope']:.4g} | {r['se']:.3g} | " + " | ".join(f"{v:.4g}" for v in r["estimates"].values())
+                   + f" | {_f(r['t'], '.2f')} |")
+    return out + [""]
+
+
+def _sensitivity_md(res: dict) -> list[str]:
+    sens = res.get("sensitivity")
+    if not sens:
+        return []
+    names = list(sens["base"])
+    out = ["## Sensitivity to the fixed parameters", "", sens["note"] + ". Base: " + ", ".join(f"{k} = {v:.4g}" for k, v in sens["base"].items()) + ".", "",
+           "| parameter | base | value | " + " | ".join(names) + " | reached the target |", "|---|---|---|" + "---|" * len(names) + "---|"]
+    for r in sens["rows"]:
+        ok = r["max_abs_t"] is not None and r["max_abs_t"] < 0.01
+        why = "yes" if ok else ("no: the model's moments are undefined there" if r["max_abs_t"] is None else f"no: off by {r['max_abs_t']:.2g} se")
+        est = " | ".join((f"{r['estimates'][n]:.4g}" if r["max_abs_t"] is not None else "–") + (" (at bound)" if r["at_bound"][k] else "")
+                         for k, n in enumerate(names))
+        out.append(f"| {r['parameter']} | {r['base']:.4g} | {r['value']:.4g} | {est} | {why} |")
+    return out + [""]
+
+
+def _comparison_md(res: dict) -> list[str]:
+    c = res.get("comparison")
+    if not c:
+        return []
+    out = [f"## Beside {c['name']}", "", f"{c['data_label']} ({c['note']}).", "",
+           f"| parameter | {res['name']} | se | {c['name']} | se |", "|---|---|---|---|---|"]
+    other = {p["name"]: p for p in c["parameters"]}
+    for p in res["parameters"]:
+        o = other.get(p["name"])
+        out.append(f"| {p['name']} | {_f(p['estimate'])} | {_f(p['se_delta'])} | {_f(o['estimate']) if o else '–'} | {_f(o['se_delta']) if o else '–'} |")
+    out += ["", "| moment | " + res["name"] + " data | model | " + c["name"] + " data | model |", "|---|---|---|---|---|"]
+    for a, b in zip(res["moments"], c["moments"]):
+        out.append(f"| {a['kind']} | {a['data']:.4g} (se {a['se']:.3g}) | {a['model']:.4g} | {b['data']:.4g} (se {b['se']:.3g}) | {b['model']:.4g} |")
+    diff = {k: (res["fixed_parameters"].get(k), v) for k, v in c["fixed_parameters"].items() if res["fixed_parameters"].get(k) != v}
+    if diff:
+        out += ["", "Fixed parameters that differ: " + "; ".join(f"{k}: {a} here, {b} there" for k, (a, b) in diff.items()) + "."]
+    if c.get("sensitivity"):
+        out += ["", f"Sensitivity of {c['name']}:", ""] + _sensitivity_md({"sensitivity": c["sensitivity"]})[4:]
+    return out + [""]

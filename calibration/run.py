@@ -52,8 +52,11 @@ def provenance(cfg: CalibrationConfig, doc: dict | None) -> dict:
     }
 
 
-def calibrate(cfg: CalibrationConfig | str | Path, *, draws: int | None = None) -> dict:
-    """Run the calibration described by ``cfg``; ``draws`` overrides the bootstrap size."""
+def calibrate(cfg: CalibrationConfig | str | Path, *, draws: int | None = None, compare: bool = True) -> dict:
+    """Run the calibration described by ``cfg``; ``draws`` overrides the bootstrap size.
+
+    ``compare=False`` skips the config's ``compare_with`` calibration.
+    """
     import jax.numpy as jnp
 
     from .data import data_moments, load_moments_file
@@ -118,8 +121,19 @@ def calibrate(cfg: CalibrationConfig | str | Path, *, draws: int | None = None) 
     for k, b in enumerate(result.at_bound):
         if b:
             warnings.append(f"{cfg.names[k]} is at a bound of its box; widen the bounds or read the estimate as a corner")
+    untargeted = _untargeted(cfg, econ, tech, result.phi, doc, rng)
+    sensitivity = _sensitivity(cfg, est, spec, result.phi, dm) if cfg.sensitivity else None
+    by_source = _by_source(cfg, est, result.phi, doc)
+    comparison = None
+    if compare and cfg.compare_path is not None:
+        other = calibrate(cfg.compare_path, draws=0, compare=False)
+        comparison = {"config": str(cfg.compare_path), "name": other["name"], "data_label": other["data_label"],
+                      "parameters": [{k: p[k] for k in ("name", "estimate", "se_delta", "ci_delta", "at_bound")} for p in other["parameters"]],
+                      "moments": other["moments"], "fixed_parameters": other["fixed_parameters"], "sensitivity": other.get("sensitivity"),
+                      "note": "estimated with the same code in the same run; its bootstrap is skipped here (delta-method intervals)"}
     k, pn = len(cfg.moments), len(cfg.names)
     return {
+        "untargeted": untargeted, "sensitivity": sensitivity, "by_source": by_source, "comparison": comparison,
         "name": cfg.name, "description": cfg.description, "data_label": cfg.data_label,
         "free_parameters": list(cfg.names), "weighting": cfg.weighting,
         "fixed_parameters": {**{f: float(getattr(econ, f)) for f in ("eta", "A_L", "A_H", "L", "H") if f not in cfg.names},
@@ -138,6 +152,99 @@ def calibrate(cfg: CalibrationConfig | str | Path, *, draws: int | None = None) 
         "provenance": provenance(cfg, doc),
         "_curves": _model_curves(spec, result.phi, jnp),
     }
+
+
+def _untargeted(cfg: CalibrationConfig, econ, tech, phi, doc, rng) -> list[dict]:
+    """Untargeted moments at the estimate: model value, data value and se, and the gap in se."""
+    import jax.numpy as jnp
+
+    from .data import data_moments
+    from .estimate import ModelSpec
+
+    if not cfg.untargeted:
+        return []
+    dm = data_moments(list(cfg.untargeted), doc, draws=2, rng=rng, source=str(cfg.moments_path))
+    model = np.asarray(ModelSpec(econ, tech, cfg.names, cfg.untargeted).moment_fn(jnp.asarray(phi)))
+    return [{"moment": m.label, "kind": m.kind, "data": float(dm.values[j]), "se": float(dm.se[j]), "model": float(model[j]),
+             "t": float((model[j] - dm.values[j]) / dm.se[j])} for j, m in enumerate(cfg.untargeted)]
+
+
+def _sensitivity(cfg: CalibrationConfig, est, spec, phi_hat, dm) -> dict:
+    """Re-estimate the free parameters with one fixed parameter moved at a time (one vmapped fit).
+
+    The free parameters are the first ``p`` of an extended problem whose other parameters are the
+    ones the config moves, held at their base or moved value by the solver's mask; so one
+    compilation serves every row.
+    """
+    from .estimate import Estimator, ModelSpec
+
+    p = len(cfg.names)
+    moved = [name for name, _ in cfg.sensitivity]
+    base = [float(_fixed_value(spec, name)) for name in moved]
+    ext = ModelSpec(spec.economy, spec.tech, cfg.names + tuple(moved), cfg.moments)
+    lo = np.concatenate([cfg.lower, [min([b] + list(v)) * 0.5 if min([b] + list(v)) > 0 else -1.0 for b, (_, v) in zip(base, cfg.sensitivity)]])
+    hi = np.concatenate([cfg.upper, [max([b] + list(v)) * 2.0 + 1.0 for b, (_, v) in zip(base, cfg.sensitivity)]])
+    big = Estimator(ext, dm.values, dm.covariance, lo, hi, weighting=cfg.weighting)
+    rows, starts, fixed = [], [], []
+    for j, (name, values) in enumerate(cfg.sensitivity):
+        for v in values:
+            f = np.array(list(phi_hat) + base, float)
+            f[p + j] = v
+            rows.append((name, v, base[j]))
+            starts.append(f)
+            fixed.append(f)
+    starts, fixed = np.asarray(starts), np.asarray(fixed)
+    masks = np.zeros(starts.shape, bool)
+    masks[:, p:] = True
+    datas = np.broadcast_to(dm.values, (len(rows), len(dm.values))).copy()
+    est_phi, q, _ = big.fit_many(starts, datas, masks, fixed)
+    est_phi, q = est_phi.copy(), q.copy()
+    # a second pass from the middle of the box catches fits that the warm start left in a corner
+    mid = fixed.copy()
+    mid[:, :p] = (np.asarray(cfg.lower) + np.asarray(cfg.upper)) / 2
+    phi2, q2, _ = big.fit_many(mid, datas, masks, fixed)
+    better = np.isfinite(q2) & (~np.isfinite(q) | (q2 < q))
+    est_phi[better], q[better] = phi2[better], q2[better]
+    span = np.asarray(cfg.upper) - np.asarray(cfg.lower)
+    out = []
+    for r, (name, v, b) in enumerate(rows):
+        at_bound = [bool(min(est_phi[r, k] - cfg.lower[k], cfg.upper[k] - est_phi[r, k]) < 1e-6 * span[k]) for k in range(p)]
+        t = (np.asarray(big.moment_fn(est_phi[r])) - dm.values) / dm.se
+        out.append({"parameter": name, "value": v, "base": b, "estimates": {cfg.names[k]: float(est_phi[r, k]) for k in range(p)},
+                    "Q": float(q[r]), "max_abs_t": float(np.max(np.abs(t))) if np.all(np.isfinite(t)) else None, "at_bound": at_bound})
+    return {"base": {cfg.names[k]: float(phi_hat[k]) for k in range(p)}, "rows": out,
+            "note": "each row moves one fixed parameter and re-estimates the free ones; the other fixed parameters stay at the scenario's values"}
+
+
+def _fixed_value(spec, name: str) -> float:
+    where, field = spec.split(name)
+    return float(getattr(spec.economy if where == "economy" else spec.tech, field))
+
+
+def _by_source(cfg: CalibrationConfig, est, phi_hat, doc) -> list[dict] | None:
+    """The estimate with the slope moment taken from each exposure source the moments file lists."""
+    if doc is None or not doc.get("by_source") or len(cfg.moments) != 1 or cfg.moments[0].kind != "wage_exposure_slope":
+        return None
+    side = "weighted" if cfg.moments[0].weighted else "unweighted"
+    rows, datas, ses = [], [], []
+    for src, entry in doc["by_source"].items():
+        e = (entry or {}).get(side)
+        if e is None:
+            continue
+        rows.append(src)
+        datas.append([float(e["slope"])])
+        ses.append(float(e["se"]))
+    if not rows:
+        return None
+    B = len(rows)
+    phi, q, _ = est.fit_many(np.broadcast_to(phi_hat, (B, len(phi_hat))).copy(), np.asarray(datas))
+    out = []
+    for r, src in enumerate(rows):
+        m = float(np.asarray(est.moment_fn(phi[r]))[0])
+        t = (m - datas[r][0]) / ses[r]
+        out.append({"source": src, "slope": datas[r][0], "se": ses[r], "estimates": {n: float(phi[r, k]) for k, n in enumerate(cfg.names)},
+                    "model": m, "t": float(t) if np.isfinite(t) else None})
+    return out
 
 
 def _model_curves(spec, phi, jnp):

@@ -470,6 +470,7 @@ def moments_document(rel: ChinaRelation, *, source: str = "llm", scope: str = "w
         "regression": regression,
         "weights": weights,
         "moments": {"log_wage": mom},
+        "by_source": _by_source(rel, scope, year),
         "skill_premium": {k: v for k, v in rel.premium.items()},
         "cells": cells,
         "dropped": list(rel.cells.dropped),
@@ -477,6 +478,14 @@ def moments_document(rel: ChinaRelation, *, source: str = "llm", scope: str = "w
                              "note": "the NBS 2017 industry x post-group table has 16 sections; rows M, N, O, P, Q, R were not available"},
         "provenance": provenance or {},
     }
+
+
+def _by_source(rel: ChinaRelation, scope: str, year: int) -> dict:
+    """Slope and se of every exposure source (calibration re-estimates with each)."""
+    if scope == "within":
+        return {s: {side: {"slope": rel.within[(s, side)].slope, "se": rel.within[(s, side)].se} for side in ("weighted", "unweighted")}
+                for s in rel.sources}
+    return {s: {"unweighted": {"slope": rel.national[(year, s)].slope, "se": rel.national[(year, s)].se}} for s in rel.sources}
 
 
 def slopes_table(rel: ChinaRelation) -> pd.DataFrame:
@@ -508,7 +517,9 @@ def write_outputs(rel: ChinaRelation, out_dir, *, source: str = "llm", provenanc
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    pdict = provenance.to_dict() if provenance is not None else {}
+    from simulator.provenance import git_commit
+
+    pdict = {**(provenance.to_dict() if provenance is not None else {}), "git_commit": git_commit()}
     files = []
     cells = out / "china_cells.csv"
     rel.cells.table.to_csv(cells, index=False)

@@ -242,6 +242,25 @@ def build_report(cfg: ReportConfig = ReportConfig()) -> ReportResult:
         write("age_groups.md", "# Age-group exposure (Figure 7)\n\n" + md_table(age.rename(columns=lab), digits=3))
         age_md = f"\n## Age groups\n\n[age_groups.md](age_groups.md)\n\n![Figure 7]({f7})\n"
 
+    # ------------------------------------------------------------------ China
+    from .china import china_relation
+    from .china import write_outputs as write_china
+
+    rel = china_relation(medium[[*models, COMBINED, EXPERT]].dropna(), n_boot=cfg.n_boot, n_perm=cfg.n_boot, seed=cfg.seed)
+    files.extend(write_china(rel, out / "china", source=COMBINED, provenance=prov))
+    cst = rel.within[(COMBINED, "weighted")]
+    cnat = rel.national[(2017, COMBINED)]
+    china_md = (
+        "\n## China: official wages of post groups\n\n"
+        f"[china/china_slopes.md](china/china_slopes.md): NBS 2017 wages of post groups (OCD large categories 2, 3, 4, 6) in "
+        f"{rel.cells.table['section'].nunique()} industry sections against the combined LLM exposure. Within industries the slope of log wage "
+        f"on exposure is {cst.slope:.2f} (CR1 se {cst.se:.2f}, {cst.n} cells, {cst.clusters} sections, df {cst.df}; wild cluster bootstrap "
+        f"p = {cst.p_boot:.2g}, permutation p = {cst.p_perm:.2g}): {cst.verdict()}. Nationally, across the four groups, it is {cnat.slope:.2f} "
+        f"(se {cnat.se:.2f}, df {cnat.df}, exact permutation p = {cnat.p_perm:.2g}). Six of the survey's sixteen sections (M, N, O, P, Q, R) "
+        "are missing from the published copies. Moments files for `llm-labor calibrate` are in `china/`.\n\n"
+        "![China within industries](china/figures/china_within_industry_scatter.png)\n\n![China nationally](china/figures/china_national_groups.png)\n"
+    )
+
     # --------------------------------------------------------------------- US
     us_md = "\n## United States\n\nSkipped: shared data not found (set LLM_LABOR_SHARED_DATA).\n"
     headline_us = {}
@@ -283,6 +302,9 @@ def build_report(cfg: ReportConfig = ReportConfig()) -> ReportResult:
         "medium_std": {m: float(med.describe.loc["std", m]) for m in models},
         "expert_vs_llm_r": comp.pearson_r,
         "industry_wage_r": wrel.pearson_r,
+        "china_within_slope": cst.slope,
+        "china_within_se": cst.se,
+        "china_national_slope_2017": cnat.slope,
         **headline_us,
     }
     fmt_means = ", ".join(f"{lab(m)} {med.describe.loc['mean', m]:.2f}" for m in models)
@@ -328,7 +350,7 @@ occupations, which Table 2 does not list).
 ![Figure 15]({f15})
 
 ![Industry exposure and wages]({fw})
-{age_md}
+{age_md}{china_md}
 ## Consistency of repeated LLM labels (Table 5, as published)
 
 {md_table(t5.set_index('model'), digits=1)}
