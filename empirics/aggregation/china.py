@@ -51,50 +51,93 @@ WEBB = (-(1.5**0.5), -1.0, -(0.5**0.5), 0.5**0.5, 1.0, 1.5**0.5)
 
 
 # ----------------------------------------------------------------------------- wage tables
-def load_national_wages(path=None) -> pd.DataFrame:
-    """NBS national wages by post group: ``year, large, wage`` (yuan/year), groups 1-6 only."""
+def _read_csv(path, default: str, dtypes: dict):
     import pandas as pd
 
     from .data import bundled_path
 
-    name = str(path) if path is not None else NATIONAL
-    t = pd.read_csv(path if path is not None else bundled_path(NATIONAL), dtype={"ocd_large_category": str})
+    name = str(path) if path is not None else default
+    try:
+        return pd.read_csv(path if path is not None else bundled_path(default), dtype=dtypes, encoding="utf-8"), name
+    except FileNotFoundError as exc:
+        raise InputError(f"wage table not found: {name}") from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8") from exc
+    except pd.errors.ParserError as exc:
+        raise InputError(f"{name}: not a readable CSV: {exc}") from exc
+
+
+def _line(t, i) -> int:
+    """1-based line in the file of row ``i`` of a table read with one header line."""
+    return int(i) + 2
+
+
+def load_national_wages(path=None) -> pd.DataFrame:
+    """NBS national wages by post group: ``year, large, wage`` (yuan/year), groups 1-6 only.
+
+    Columns ``year, ocd_large_category, avg_annual_wage_yuan`` (others are kept out); a row with
+    an empty group is a total and is skipped. Errors name the file, line and column.
+    """
+    import numpy as np
+
+    t, name = _read_csv(path, NATIONAL, {"ocd_large_category": str})
     require_columns(t, ["year", "ocd_large_category", "avg_annual_wage_yuan"], name)
-    require_numeric(t, ["year", "avg_annual_wage_yuan"], name)
-    t = t.dropna(subset=["ocd_large_category"])
+    require_numeric(t, ["year"], name)
+    t = t[t["ocd_large_category"].notna()]
     t = t.assign(large=t["ocd_large_category"].str.strip())
-    unknown = sorted(set(t["large"]) - set(GROUP_COLUMNS))
-    if unknown:
-        raise UnknownCodeError(f"{name}: column 'ocd_large_category' has groups that are not NBS post groups {sorted(GROUP_COLUMNS)}: {preview(unknown)}")
-    if (t["avg_annual_wage_yuan"] <= 0).any():
-        raise InputError(f"{name}: column 'avg_annual_wage_yuan' must be positive")
-    dup = t.duplicated(["year", "large"])
+    for i, g in t["large"].items():
+        if g not in GROUP_COLUMNS:
+            raise UnknownCodeError(f"{name}, line {_line(t, i)}, column 'ocd_large_category': {g!r} is not an NBS post group; "
+                                   f"the groups are large categories {sorted(GROUP_COLUMNS)}")
+    wage = t["avg_annual_wage_yuan"]
+    for i, v in wage.items():
+        try:
+            ok = np.isfinite(float(v)) and float(v) > 0
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise InputError(f"{name}, line {_line(t, i)}, column 'avg_annual_wage_yuan': wage must be a positive number, got {v!r}")
+    t = t.assign(wage=wage.astype(float))
+    dup = t.duplicated(["year", "large"], keep=False)
     if dup.any():
-        raise InputError(f"{name}: repeated (year, group) rows: {preview(t.loc[dup, ['year', 'large']].itertuples(index=False, name=None))}")
-    return t[["year", "large", "avg_annual_wage_yuan"]].rename(columns={"avg_annual_wage_yuan": "wage"}).reset_index(drop=True)
+        lines = [_line(t, i) for i in t.index[dup]]
+        raise InputError(f"{name}: (year, group) repeated on lines {lines}")
+    return t[["year", "large", "wage"]].reset_index(drop=True)
 
 
 def load_industry_wages(path=None) -> pd.DataFrame:
-    """NBS 2017 wages by industry section x post group: ``section, large, wage`` (total row dropped)."""
-    import pandas as pd
+    """NBS 2017 wages by industry section x post group: ``section, large, wage`` (total row dropped).
 
-    from .data import bundled_path
+    Columns ``section, industry_cn, all_employed`` and one per group (``managers_1, professionals_2,
+    clerks_3, services_4, production_6``); an unknown column is an error, so that a table whose
+    groups do not match is never read as if they did.
+    """
+    import numpy as np
 
-    name = str(path) if path is not None else BY_INDUSTRY
-    t = pd.read_csv(path if path is not None else bundled_path(BY_INDUSTRY), dtype={"section": str})
-    require_columns(t, ["section", *GROUP_COLUMNS.values()], name)
-    extra = [c for c in t.columns if c not in ("section", "industry_cn", "all_employed", *GROUP_COLUMNS.values())]
+    t, name = _read_csv(path, BY_INDUSTRY, {"section": str})
+    known = ("section", "industry_cn", "all_employed", *GROUP_COLUMNS.values())
+    extra = [c for c in t.columns if c not in known]
     if extra:
-        raise InputError(f"{name}: unknown column(s) {extra}; the groups are {list(GROUP_COLUMNS.values())}")
-    require_numeric(t, list(GROUP_COLUMNS.values()), name)
-    t = t.dropna(subset=["section"])
-    bad = sorted(set(t["section"]) - set("ABCDEFGHIJKLMNOPQRST"))
-    if bad:
-        raise UnknownCodeError(f"{name}: column 'section' has values that are not GB/T 4754-2017 section letters: {preview(bad)}")
+        raise InputError(f"{name}, line 1: unknown column(s) {extra}; the columns are {list(known)}")
+    require_columns(t, ["section", *GROUP_COLUMNS.values()], name)
+    t = t[t["section"].notna()]
+    for i, sec in t["section"].items():
+        if sec not in set("ABCDEFGHIJKLMNOPQRST"):
+            raise UnknownCodeError(f"{name}, line {_line(t, i)}, column 'section': {sec!r} is not a GB/T 4754-2017 section letter")
+    dup = t.duplicated("section", keep=False)
+    if dup.any():
+        raise InputError(f"{name}: section repeated on lines {[_line(t, i) for i in t.index[dup]]}")
+    for c in GROUP_COLUMNS.values():
+        for i, v in t[c].items():
+            try:
+                ok = np.isfinite(float(v)) and float(v) > 0
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                raise InputError(f"{name}, line {_line(t, i)}, column {c!r}: wage must be a positive number, got {v!r}")
     long = t.melt(id_vars="section", value_vars=list(GROUP_COLUMNS.values()), var_name="group", value_name="wage")
     long["large"] = long["group"].map({v: k for k, v in GROUP_COLUMNS.items()})
-    if (long["wage"] <= 0).any():
-        raise InputError(f"{name}: wages must be positive")
+    long["wage"] = long["wage"].astype(float)
     return long[["section", "large", "wage"]]
 
 
@@ -398,6 +441,9 @@ def china_relation(medium: pd.DataFrame | None = None, *, shares: pd.DataFrame |
         raise UnknownCodeError(f"medium scores: no scored medium category in large category(ies) {missing}")
     national = {}
     for year, part in nw[nw["large"].isin(GROUPS)].groupby("year"):
+        lacking = [g for g in GROUPS if g not in set(part["large"])]
+        if lacking:
+            raise InputError(f"national wages: year {int(year)} has no wage for post group(s) {lacking}; every year needs groups {list(GROUPS)}")
         part = part.set_index("large").loc[list(GROUPS)]
         for s in sources:
             national[(int(year), s)] = national_slope(ne.loc[list(GROUPS), s], np.log(part["wage"]), ci_level=ci_level)
@@ -585,9 +631,9 @@ called distinguishable from zero only when all three tests reject at 5%.
 
 ## Nationally, by year (four groups)
 
-With four groups there are 2 degrees of freedom, and the exact permutation test over the 24
-orderings cannot give p below 1/12 when the slope is as extreme as possible: **no national slope
-can be distinguished from zero**, whatever its size.
+With four groups there are 2 degrees of freedom (the 5% critical t is 4.30), and the exact
+permutation test over the 24 orderings of the exposures cannot give a p-value below 1/24 = 0.042:
+a national slope has to be very large and very tight to be told from zero.
 
 {md_table(n[ncols], index=False, digits=3)}
 

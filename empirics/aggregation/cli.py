@@ -49,9 +49,11 @@ def register(app: typer.Typer) -> None:
         n_boot: int = typer.Option(9999, "--n-boot", help="Wild cluster bootstrap draws."),
         n_perm: int = typer.Option(9999, "--n-perm", help="Within-section permutations."),
         seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap and the permutations."),
+        national_wages: Optional[Path] = typer.Option(None, "--national-wages", help="CSV year, ocd_large_category, avg_annual_wage_yuan; default: the bundled NBS table."),
+        industry_wages: Optional[Path] = typer.Option(None, "--industry-wages", help="CSV section, managers_1, professionals_2, clerks_3, services_4, production_6; default: the bundled NBS 2017 table."),
     ) -> None:
         """China on official wages: NBS post-group wages against exposure, nationally and within industries; moments files for calibration."""
-        from .china import china_relation, write_outputs
+        from .china import china_relation, load_industry_wages, load_national_wages, write_outputs
         from .data import BY_INDUSTRY_WAGES, NATIONAL_WAGES, TABLE2, TABLE4, bundled_path
         from .errors import AggregationError
         from .provenance import Provenance
@@ -59,11 +61,13 @@ def register(app: typer.Typer) -> None:
         try:
             if n_boot < 1 or n_perm < 1:
                 raise typer.BadParameter("--n-boot and --n-perm must be at least 1")
-            rel = china_relation(n_boot=n_boot, n_perm=n_perm, seed=seed)
+            nw = load_national_wages(national_wages)
+            iw = load_industry_wages(industry_wages)
+            rel = china_relation(national_wages=nw, industry_wages=iw, n_boot=n_boot, n_perm=n_perm, seed=seed)
             if source not in rel.sources:
                 raise typer.BadParameter(f"--source must be one of {list(rel.sources)}, got {source!r}")
-            inputs = {k: bundled_path(v) for k, v in (("table2", TABLE2), ("table4", TABLE4), ("nbs_national", NATIONAL_WAGES),
-                                                     ("nbs_by_industry", BY_INDUSTRY_WAGES))}
+            inputs = {"table2": bundled_path(TABLE2), "table4": bundled_path(TABLE4),
+                      "nbs_national": national_wages or bundled_path(NATIONAL_WAGES), "nbs_by_industry": industry_wages or bundled_path(BY_INDUSTRY_WAGES)}
             prov = Provenance.build("llm-labor empirics china", {"source": source, "n_boot": n_boot, "n_perm": n_perm, "seed": seed}, inputs)
             files = write_outputs(rel, out, source=source, provenance=prov)
         except AggregationError as e:
