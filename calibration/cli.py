@@ -39,6 +39,14 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"  {p['name']} = {p['estimate']:.4g} (se {p['se_delta']:.3g}{ci})")
         for m in res["moments"]:
             typer.echo(f"  {m['moment']}: data {m['data']:.4g} (se {m['se']:.3g}), model {m['model']:.4g}")
+        for m in res.get("untargeted") or []:
+            typer.echo(f"  untargeted {m['moment']}: data {m['data']:.4g} (se {m['se']:.3g}), model {m['model']:.4g} ({m['t']:+.1f} se)")
+        for name, (lo, hi) in (res["not_identified"]["estimate_range_over_sensitivity"] or {}).items():
+            typer.echo(f"  not identified by the data: moving {', '.join(res['not_identified']['moved_in_sensitivity'])} over the "
+                       f"config's ranges moves {name} over {lo:.3g}-{hi:.3g}")
+        if res.get("comparison"):
+            c = res["comparison"]
+            typer.echo(f"  beside {c['name']}: " + ", ".join(f"{p['name']} = {p['estimate']:.4g} (se {p['se_delta']:.3g})" for p in c["parameters"]))
         for w in res["warnings"]:
             typer.echo(f"  warning: {w}")
         for p in written:

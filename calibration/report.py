@@ -149,17 +149,11 @@ def markdown(res: dict, figs: dict[str, Path]) -> str:
 
 
 def _not_identified(res: dict) -> list[str]:
-    """What the moments leave open: every fixed parameter, and how far the sensitivity rows move the estimate."""
-    fixed = list(res["fixed_parameters"])
-    lines = ["", f"**Not pinned down by these data:** {', '.join(fixed)} are held at the scenario's values; "
-             f"with {len(res['moments'])} moment(s) for {len(res['free_parameters'])} free parameter(s) nothing else is identified."]
-    sens = res.get("sensitivity")
-    if sens:
-        for name in res["free_parameters"]:
-            vals = [r["estimates"][name] for r in sens["rows"] if r["max_abs_t"] is not None and r["max_abs_t"] < 0.01]
-            if vals:
-                lines.append(f"Over the sensitivity ranges below, {name} moves between {min(vals):.3g} and {max(vals):.3g}; "
-                             "that spread is not in the sampling standard error.")
+    """What the moments leave open (``res["not_identified"]``)."""
+    ni = res.get("not_identified") or {}
+    lines = ["", f"**Not pinned down by these data:** {ni.get('statement', '')}."]
+    for name, (lo, hi) in (ni.get("estimate_range_over_sensitivity") or {}).items():
+        lines.append(f"Over the sensitivity ranges below, {name} moves between {lo:.3g} and {hi:.3g}; that spread is not in the sampling standard error.")
     return lines + [""]
 
 

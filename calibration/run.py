@@ -132,13 +132,15 @@ def calibrate(cfg: CalibrationConfig | str | Path, *, draws: int | None = None, 
                       "moments": other["moments"], "fixed_parameters": other["fixed_parameters"], "sensitivity": other.get("sensitivity"),
                       "note": "estimated with the same code in the same run; its bootstrap is skipped here (delta-method intervals)"}
     k, pn = len(cfg.moments), len(cfg.names)
+    fixed = {**{f: float(getattr(econ, f)) for f in ("eta", "A_L", "A_H", "L", "H") if f not in cfg.names},
+             **{f"{tech.name}.{f}": float(getattr(tech, f)) for f in ("A_bar", "F", "C", "a", "alpha", "b", "beta", "G", "N_bar", "I_lo", "I_hi")
+                if f"{tech.name}.{f}" not in cfg.names}}
     return {
+        "not_identified": _not_identified(cfg, fixed, sensitivity),
         "untargeted": untargeted, "sensitivity": sensitivity, "by_source": by_source, "comparison": comparison,
         "name": cfg.name, "description": cfg.description, "data_label": cfg.data_label,
         "free_parameters": list(cfg.names), "weighting": cfg.weighting,
-        "fixed_parameters": {**{f: float(getattr(econ, f)) for f in ("eta", "A_L", "A_H", "L", "H") if f not in cfg.names},
-                             **{f"{tech.name}.{f}": float(getattr(tech, f)) for f in ("A_bar", "F", "C", "a", "alpha", "b", "beta", "G", "N_bar", "I_lo", "I_hi")
-                                if f"{tech.name}.{f}" not in cfg.names}},
+        "fixed_parameters": fixed,
         "parameters": params, "moments": fit, "objective": result.Q, "grad_norm": result.grad_norm, "converged": result.converged,
         "degrees_of_freedom": k - pn, "identification": "exact" if k == pn else ("over" if k > pn else "under"),
         "data_covariance": dm.covariance.tolist(), "weight_matrix": est.W.tolist(), "jacobian": result.jacobian.tolist(),
@@ -152,6 +154,19 @@ def calibrate(cfg: CalibrationConfig | str | Path, *, draws: int | None = None, 
         "provenance": provenance(cfg, doc),
         "_curves": _model_curves(spec, result.phi, jnp),
     }
+
+
+def _not_identified(cfg: CalibrationConfig, fixed: dict, sensitivity: dict | None) -> dict:
+    """What the moments leave open: the fixed parameters, and how far moving them moves each estimate."""
+    spread = {}
+    if sensitivity:
+        for name in cfg.names:
+            vals = [r["estimates"][name] for r in sensitivity["rows"] if r["max_abs_t"] is not None and r["max_abs_t"] < 0.01]
+            if vals:
+                spread[name] = [min(vals), max(vals)]
+    return {"fixed_parameters": list(fixed), "moved_in_sensitivity": [n for n, _ in cfg.sensitivity], "estimate_range_over_sensitivity": spread,
+            "statement": (f"{len(cfg.moments)} moment(s) identify at most {len(cfg.moments)} parameter(s); "
+                          f"{', '.join(fixed)} are held at the scenario's values and their uncertainty is not in the standard errors")}
 
 
 def _untargeted(cfg: CalibrationConfig, econ, tech, phi, doc, rng) -> list[dict]:
