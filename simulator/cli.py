@@ -54,7 +54,33 @@ def _nearest_index(values, target, log: bool) -> int:
     return int(np.argmin(np.abs(v - t)))
 
 
+def _path_assignment_points(scenario, ds):
+    """Points of a path sweep: ``date`` (nearest date) or the path's G / N_bar (nearest in log); default first, middle, last."""
+    import numpy as np
+
+    from .frontier import parse_day
+    from .scenario import axis_name
+
+    dates = ds["date"].values.astype("datetime64[D]")
+    n = dates.size
+    specs = scenario.outputs.assignment_points or [{"date": str(dates[k])} for k in dict.fromkeys((0, n // 2, n - 1))]
+    points, labels = [], []
+    g_name, n_name = list(scenario.axes)  # NAME.G, NAME.N_bar
+    for spec in specs:
+        k = n // 2
+        for name, value in spec.items():
+            if name == "date":
+                k = int(np.argmin(np.abs((dates - parse_day(value, "date")).astype(np.int64))))
+            elif (axis := axis_name(scenario, name)) is not None:
+                k = _nearest_index(ds[axis].values, value, True)
+        points.append({"date": k})
+        labels.append(f"{dates[k]}: G={float(ds[g_name][k]):.3g}, N̄={float(ds[n_name][k]):.3g}")
+    return points, labels
+
+
 def _assignment_points(scenario, ds):
+    if scenario.sweep_mode == "path":
+        return _path_assignment_points(scenario, ds)
     dims = list(ds["status"].dims)
     points, labels = [], []
     specs = scenario.outputs.assignment_points
@@ -143,6 +169,8 @@ def run(
         if "assignment" in scenario.outputs.plots:
             points, labels = _assignment_points(scenario, ds)
             written.append(plotting.assignment(ds, folder / "assignment.png", points, labels))
+        if "frontier" in scenario.outputs.plots:
+            written.append(plotting.frontier(ds, folder / "frontier.png"))
     table = Table(title=f"{scenario.name}: {scenario.description}", show_header=False)
     for key, value in summary_table(ds):
         table.add_row(key, value)
@@ -170,7 +198,15 @@ def validate(scenario_file: Path = typer.Argument(..., help="Scenario YAML to ch
     techs = ", ".join(f"{t.name} ({type(t).__name__})" for t in s.technologies) or "none (benchmark)"
     typer.echo(f"{scenario_file}: valid scenario '{s.name}'")
     typer.echo(f"  technologies: {techs}")
-    typer.echo(f"  sweep: {s.sweep_mode} over {list(s.axes) or 'nothing'}, {points:,} points")
+    if s.sweep_mode == "path":
+        r, path = s.frontier_record, s.frontier
+        what = (f"{r['region']} frontier, {r['rule']}, {'monthly' if r['frequency'] == 'MS' else 'at each move'}"
+                if r["source"] == "epoch" else f"from {r['csv']}")
+        typer.echo(f"  sweep: path over date ({what}): {path.dates[0]} .. {path.dates[-1]}, {points:,} points, "
+                   f"{len(path.events)} with a frontier move; G -> {r['technology']}.G, N -> {r['technology']}.N_bar")
+        typer.echo(f"    G {path.G[0]:.3g} .. {path.G[-1]:.3g}, N {path.N_bar[0]:.3g} .. {path.N_bar[-1]:.3g}")
+    else:
+        typer.echo(f"  sweep: {s.sweep_mode} over {list(s.axes) or 'nothing'}, {points:,} points")
     typer.echo(f"  solver: {resolve_method(s.technologies, s.solver.method)}")
     where = execution.backend + (f" into a Zarr store ({execution.store or 'default path'})" if execution.uses_store else ", in memory")
     typer.echo(f"  execution: {where}")

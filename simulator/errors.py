@@ -31,3 +31,23 @@ class ScenarioError(LLMLaborError, ValueError):
             where += f"key '{key}': "
         super().__init__(where + message)
         self.file, self.line, self.key = file, line, key
+
+
+class FrontierError(LLMLaborError, ValueError):
+    """A frontier path cannot be built: bad data in a path or model table, or bad options.
+
+    The message gives the file, the 1-based line and the column when the
+    problem is in a file, otherwise the option (``start``, ``region``...).
+    """
+
+    def __init__(self, message: str, *, file: str | None = None, line: int | None = None, column: str | None = None,
+                 option: str | None = None):
+        where = ""
+        if file is not None:
+            where = f"{file}" + (f":{line}" if line is not None else "") + ": "
+        if column is not None:
+            where += f"column '{column}': "
+        elif option is not None:
+            where += f"{option}: "
+        super().__init__(where + message)
+        self.file, self.line, self.column, self.option = file, line, column, option

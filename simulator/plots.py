@@ -101,14 +101,17 @@ def thresholds(ds: xr.Dataset, path: Path, log_dims=()) -> Path | None:
                                    gridspec_kw={"height_ratios": [2, 1]})
     b, f = sub["boundaries"].values, sub["segment_factor"].values
     ok = sub["status"].values == Status.OK
-    edges = np.empty(x.size + 1)
-    if x.size > 1:
+    if x.dtype.kind == "M":  # dates (a path sweep)
+        half = (x[1:] - x[:-1]) / 2 if x.size > 1 else np.array([np.timedelta64(15, "D")], dtype=x.dtype.str.replace("M", "m"))
+        edges = np.concatenate([[x[0] - half[0]], x[:-1] + half, [x[-1] + half[-1]]])
+    elif x.size > 1:
+        edges = np.empty(x.size + 1)
         mids = np.sqrt(x[1:] * x[:-1]) if xd in log_dims else 0.5 * (x[1:] + x[:-1])
         edges[1:-1] = mids
         edges[0] = x[0] ** 2 / mids[0] if xd in log_dims else 2 * x[0] - mids[0]
         edges[-1] = x[-1] ** 2 / mids[-1] if xd in log_dims else 2 * x[-1] - mids[-1]
     else:
-        edges[:] = [x[0] * 0.9, x[0] * 1.1]
+        edges = np.array([x[0] * 0.9, x[0] * 1.1])
     for j in range(x.size):
         if not ok[j]:
             ax0.fill_between([edges[j], edges[j + 1]], 0, 1, color="lightgrey", hatch="//", linewidth=0)
@@ -158,6 +161,157 @@ def assignment(ds: xr.Dataset, path: Path, points: list[dict], labels: list[str]
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in colours]
     ax.legend(handles, names, ncol=len(names), loc="lower center", bbox_to_anchor=(0.5, 1.0), fontsize=8, frameon=False)
     _caption(fig, ds)
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+    return path
+
+
+STATUS_COLOURS = {Status.PENDING: "#BBBBBB", Status.UNBOUNDED: "#C44E52", Status.NOT_CONVERGED: "#8172B3",
+                  Status.INADMISSIBLE: "#937860", Status.NO_BRACKET: "#DA8BC3"}
+
+
+def _frontier_axes(ds: xr.Dataset) -> tuple[str, str]:
+    """Names of the G and N_bar coordinates of a path sweep (marked by their ``frontier_axis`` attribute)."""
+    found = {ds[c].attrs.get("frontier_axis"): c for c in ds.coords}
+    return found["G"], found["N_bar"]
+
+
+def _factor_raster(boundaries: np.ndarray, factors: np.ndarray, ok: np.ndarray, rows: int = 1000) -> np.ndarray:
+    """Factor index at ``rows`` task cells for each point: (rows, points), NaN where the point is not ok."""
+    centres = (np.arange(rows) + 0.5) / rows
+    out = np.full((rows, boundaries.shape[0]), np.nan)
+    for j in np.flatnonzero(ok):
+        b = np.nan_to_num(boundaries[j], nan=1.0)
+        seg = np.clip(np.searchsorted(b, centres, side="right") - 1, 0, factors.shape[1] - 1)
+        f = factors[j][seg].astype(float)
+        out[:, j] = np.where(f >= 0, f, np.nan)
+    return out
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """Maximal runs [a, b) of True in a boolean vector."""
+    padded = np.concatenate([[False], mask, [False]]).astype(int)
+    change = np.flatnonzero(np.diff(padded))
+    return list(zip(change[::2], change[1::2]))
+
+
+def frontier(ds: xr.Dataset, path: Path, max_labels: int = 45) -> Path | None:
+    """A path sweep over calendar time, in stacked panels sharing the date axis.
+
+    From the top: the models that moved the frontier (labels; dotted lines
+    through every panel), G(t) and N(t) (log), the skill premium W_H/W_L (log
+    when it spans more than a factor 5), who performs each task of [0, 1],
+    the LLM's task share, output Y.  The path is a step function: each value
+    holds from its date to the next.  Points whose status is not ``ok`` are
+    shaded, with a legend entry naming the status.  Returns None unless
+    ``ds`` has a ``date`` dimension.
+    """
+    import json
+
+    if ds["status"].dims != ("date",):
+        return None
+    plt = _plt()
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+    from matplotlib.patches import Patch
+
+    ds = ds.load() if hasattr(ds, "load") else ds
+    x = ds["date"].values.astype("datetime64[s]")
+    n = x.size
+    step = x[-1] - x[-2] if n > 1 else np.timedelta64(31, "D").astype("timedelta64[s]")
+    edges = np.concatenate([x, [x[-1] + step]])
+    status = ds["status"].values.astype(int)
+    ok = status == Status.OK
+    g_name, n_name = _frontier_axes(ds)
+
+    def stepped(values):
+        return edges, np.append(values, values[-1])
+
+    fig, axes = plt.subplots(6, 1, figsize=(8.0, 11.5), sharex=True, constrained_layout=True,
+                             gridspec_kw={"height_ratios": [0.9, 1.5, 1.2, 1.6, 0.9, 0.9]})
+    ax_labels, ax_gn, ax_prem, ax_tasks, ax_share, ax_y = axes
+
+    # frontier moves: dotted lines everywhere, names in the top strip (thinned when crowded)
+    moved = [k for k, m in enumerate(ds["frontier_model"].values) if str(m)]
+    span = (edges[-1] - edges[0]).astype(float)
+    shown, last = 0, None
+    for k in moved:
+        for ax in axes:
+            ax.axvline(x[k], color="grey", linestyle=":", linewidth=0.7, zorder=0.5)
+        if last is None or (x[k] - last).astype(float) >= span / max_labels:
+            name = str(ds["frontier_model"].values[k])
+            name = name if len(name) <= 34 else name[:33] + "…"
+            ax_labels.text(x[k], 0.02, name, rotation=90, fontsize=5.5, va="bottom", ha="right", clip_on=False)
+            shown, last = shown + 1, x[k]
+    ax_labels.set_yticks([])
+    for side in ("left", "right", "top"):
+        ax_labels.spines[side].set_visible(False)
+    note = f" ({shown} of {len(moved)} named)" if shown < len(moved) else ""
+    ax_labels.set_title(f"models that moved the frontier{note}", fontsize=8, loc="left")
+
+    # the path itself
+    ax_gn.step(*stepped(ds[g_name].values), where="post", color="#4C72B0", label="parameter count G")
+    ax_gn.step(*stepped(ds[n_name].values), where="post", color="#C44E52", label="training tokens N̄")
+    ax_gn.set_yscale("log")
+    ax_gn.set_ylabel("parameter count G,\ntraining tokens N̄")
+    ax_gn.legend(fontsize=7, loc="upper left")
+
+    # skill premium
+    prem = np.where(ok, ds["premium"].values, np.nan)
+    ax_prem.step(*stepped(prem), where="post", color="black")
+    finite = prem[np.isfinite(prem)]
+    if finite.size and finite.min() > 0 and finite.max() / finite.min() > 5:
+        ax_prem.set_yscale("log")
+    ax_prem.set_ylabel("skill premium\n$W_H/W_L$")
+
+    # who performs which task
+    names = [str(f) for f in ds["factor"].values]
+    colours = _colours(names)
+    raster = _factor_raster(ds["boundaries"].values, ds["segment_factor"].values, ok)
+    cmap = ListedColormap(colours).with_extremes(bad=(1, 1, 1, 0))
+    ax_tasks.pcolormesh(edges, np.linspace(0, 1, raster.shape[0] + 1), np.ma.masked_invalid(raster), cmap=cmap,
+                        norm=BoundaryNorm(np.arange(len(names) + 1) - 0.5, len(names)), shading="flat", rasterized=True)
+    ax_tasks.set_ylim(0, 1)
+    ax_tasks.set_ylabel("task i (complexity)")
+    labels = {"L": "low-skill labour L", "H": "high-skill labour H", "M": "LLM M"}
+    ax_tasks.legend([Patch(color=c) for c in colours], [labels.get(nm, nm) for nm in names], fontsize=7,
+                    loc="upper left", bbox_to_anchor=(1.0, 1.0), title="performed by", title_fontsize=7)
+
+    # the LLM's task share
+    for k in range(2, len(names)):
+        share = np.where(ok, ds["shares"].values[:, k], np.nan)
+        ax_share.step(*stepped(share), where="post", color=colours[k], label=labels.get(names[k], names[k]))
+    ax_share.set_ylabel("LLM task\nshare")
+    ax_share.set_ylim(bottom=0)
+
+    # output
+    ax_y.step(*stepped(np.where(ok, ds["Y"].values, np.nan)), where="post", color="#55A868")
+    ax_y.set_ylabel("output Y")
+    ax_y.set_xlabel("date")
+    ax_y.set_xlim(edges[0], edges[-1])
+
+    # points without an equilibrium
+    handles = []
+    for code in sorted(set(status[~ok].tolist())):
+        colour = STATUS_COLOURS.get(Status(code), "#999999")
+        for a, b in _runs(status == code):
+            for ax in axes[1:]:
+                ax.axvspan(edges[a], edges[b], color=colour, alpha=0.3, linewidth=0, hatch="//", zorder=0.4)
+        handles.append(Patch(color=colour, alpha=0.3, label=f"status {Status(code).name.lower()} ({int(np.sum(status == code))} dates)"))
+    if handles:
+        fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize=7, frameon=False)
+
+    record = json.loads(ds.attrs.get("sweep_path", "{}") or "{}")
+    if record.get("source") == "epoch":
+        region = {"china": "China's", "world": "World"}.get(record.get("region"), record.get("region", ""))
+        title = f"{region} frontier of released language models ({record.get('rule', '')}, G(t) and N̄(t))"
+    elif record.get("source") == "csv":
+        title = f"path from {Path(record.get('csv', '')).name}"
+    else:
+        title = "path sweep"
+    fig.suptitle(f"{ds.attrs.get('scenario_name', '')}: {title}", fontsize=10)
+    _caption(fig, ds)
+    if record.get("attribution"):
+        fig.text(0.99, 0.005, record["attribution"], fontsize=6, color="grey", ha="right")
     fig.savefig(path, dpi=130)
     plt.close(fig)
     return path

@@ -13,7 +13,7 @@ from typing import Any, Literal, Union
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, ValidationError
 
-from .errors import ParameterError, ScenarioError
+from .errors import FrontierError, ParameterError, ScenarioError
 from .params import Economy, ScalingLLM, TraditionalAI, check_admissible
 from .solve import SolverOptions
 from .yamlmap import dotted as _dotted
@@ -27,6 +27,8 @@ TECH_PARAMS = {
     "llm": ("A_bar", "F", "C", "a", "alpha", "b", "beta", "G", "N_bar", "I_lo", "I_hi"),
 }
 PLOTS = ("premium_heatmap", "thresholds", "assignment")
+#: plots of a path sweep (``sweep: {mode: path}``) unless ``outputs.plots`` says otherwise
+PATH_PLOTS = ("frontier", "assignment")
 
 
 class _Strict(BaseModel):
@@ -86,9 +88,26 @@ class ListSpec(_Strict):
 
 
 class SweepSpec(_Strict):
-    mode: Literal["grid", "zip"] = "grid"
-    #: each value is a list of numbers, {linspace: {...}} or {logspace: {...}} (checked separately)
-    parameters: dict[StrictStr, Any]
+    mode: Literal["grid", "zip", "path"] = "grid"
+    #: grid and zip: each value is a list of numbers, {linspace: {...}} or {logspace: {...}} (checked separately)
+    parameters: dict[StrictStr, Any] | None = None
+    #: path: checked against PathSpec
+    path: dict[StrictStr, Any] | None = None
+
+
+class PathSpec(_Strict):
+    """``sweep.path``: a dated path of (G, N_bar) from the bundled model table or a CSV file."""
+
+    source: Literal["epoch"] | None = None
+    csv: StrictStr | None = None
+    region: Literal["china", "world"] = "china"
+    rule: Literal["running_max", "min_loss"] = "running_max"
+    #: dates: YAML dates or 'YYYY-MM-DD' strings (checked separately)
+    start: Any = None
+    end: Any = None
+    frequency: Literal["MS", "release"] = "MS"
+    exclude: list[StrictStr] = []
+    technology: StrictStr | None = None
 
 
 class SolverSpec(_Strict):
@@ -108,8 +127,9 @@ class OutputSpec(_Strict):
     directory: StrictStr | None = None
     #: None: NetCDF for in-memory sweeps, none for sweeps into a Zarr store
     netcdf: StrictBool | None = None
-    plots: list[Literal["premium_heatmap", "thresholds", "assignment"]] = list(PLOTS)
-    assignment_points: list[dict[StrictStr, Number]] = []
+    plots: list[Literal["premium_heatmap", "thresholds", "assignment", "frontier"]] = list(PLOTS)
+    #: parameter name -> number; in a path sweep also 'date' -> a date (checked separately)
+    assignment_points: list[dict[StrictStr, Any]] = []
 
 
 class ScenarioSpec(_Strict):
@@ -130,9 +150,11 @@ class ScenarioSpec(_Strict):
 class Scenario:
     """A validated scenario, ready to run.
 
-    ``axes`` maps each sweep dimension to its coordinate values; for a zipped
-    sweep there is one dimension, named after the first parameter, and
-    ``zipped`` holds every parameter's values along it.
+    ``axes`` maps each swept parameter to its values.  A grid sweep has one
+    dimension per parameter; a zipped sweep one dimension, named after the
+    first parameter, along which every parameter runs; a path sweep one
+    dimension ``date`` (the dates of ``frontier``) along which the path
+    technology's G and N_bar run (``axes`` keys ``NAME.G``, ``NAME.N_bar``).
     """
 
     name: str
@@ -151,9 +173,14 @@ class Scenario:
     sections: dict = dataclasses.field(default_factory=dict)
     #: key path -> line number in the file
     lines: dict = dataclasses.field(default_factory=dict, repr=False)
+    #: path sweeps: the dated path (a simulator.frontier.FrontierPath) and its provenance record
+    frontier: Any = None
+    frontier_record: dict = dataclasses.field(default_factory=dict)
 
     @property
     def dims(self) -> tuple[str, ...]:
+        if self.sweep_mode == "path":
+            return ("date",)
         return tuple(self.axes) if self.sweep_mode == "grid" else tuple(self.axes)[:1]
 
     @property
@@ -201,7 +228,8 @@ def parse_scenario(text: str, source: str | None = None) -> Scenario:
         techs.append(_validate(model, t, ("technologies", k), source, lines))
     sweep_values = {}
     if spec.sweep is not None:
-        for name, v in spec.sweep.parameters.items():
+        _check_sweep_keys(spec.sweep, source, lines)
+        for name, v in (spec.sweep.parameters or {}).items():
             loc = ("sweep", "parameters", name)
             if isinstance(v, list):
                 sweep_values[name] = _validate(ListSpec, {"values": v}, loc, source, lines, drop=("values",))
@@ -214,6 +242,20 @@ def parse_scenario(text: str, source: str | None = None) -> Scenario:
                     file=source, line=_nearest_line(lines, loc), key=_dotted(loc),
                 )
     return _build(spec, techs, sweep_values, text, source, lines)
+
+
+def _check_sweep_keys(sweep: SweepSpec, source, lines) -> None:
+    """grid and zip sweeps take 'parameters', path sweeps 'path'."""
+    given = sweep.model_fields_set
+    want, other = ("path", "parameters") if sweep.mode == "path" else ("parameters", "path")
+    if other in given:
+        modes = "'path'" if other == "path" else "'grid' and 'zip'"
+        raise ScenarioError(f"applies to sweep mode {modes} only, not {sweep.mode!r}", file=source,
+                            line=_nearest_line(lines, ("sweep", other)), key=f"sweep.{other}")
+    if getattr(sweep, want) is None:
+        example = "{source: epoch, region: china} or {csv: FILE}" if want == "path" else "{NAME: [values]}"
+        raise ScenarioError(f"sweep mode {sweep.mode!r} needs '{want}: {example}'", file=source,
+                            line=_nearest_line(lines, ("sweep", "mode") if "mode" in given else ("sweep",)), key=f"sweep.{want}")
 
 
 def _validate(model, data, prefix: tuple, source, lines, drop: tuple = ()):
@@ -266,6 +308,7 @@ def _build(spec: ScenarioSpec, tech_specs, sweep_values, text: str, source, line
     axes: dict[str, np.ndarray] = {}
     log_axes = set()
     mode = "grid"
+    frontier, frontier_record = None, {}
     if spec.sweep is not None:
         mode = spec.sweep.mode
         for pname, values in sweep_values.items():
@@ -283,7 +326,12 @@ def _build(spec: ScenarioSpec, tech_specs, sweep_values, text: str, source, line
             axes[pname] = arr
         if mode == "zip" and len({len(v) for v in axes.values()}) > 1:
             fail("zipped parameters must have the same number of values", ("sweep", "parameters"))
-        if not axes:
+        if mode == "path":
+            frontier, frontier_record = _build_path(spec.sweep.path, technologies, source, lines, fail)
+            tech = frontier_record["technology"]
+            axes = {f"{tech}.G": frontier.G, f"{tech}.N_bar": frontier.N_bar}
+            log_axes.update(axes)
+        elif not axes:
             fail("a sweep needs at least one parameter", ("sweep", "parameters"))
     s = spec.solver
     try:
@@ -296,21 +344,92 @@ def _build(spec: ScenarioSpec, tech_specs, sweep_values, text: str, source, line
     except ParameterError as exc:
         fail(str(exc), ("solver", "method"))
     for k, point in enumerate(spec.outputs.assignment_points):
-        for pname in point:
-            _resolve_name(pname, technologies, lambda m: fail(m, ("outputs", "assignment_points", k, pname)))
+        for pname, value in point.items():
+            loc = ("outputs", "assignment_points", k, pname)
+            if pname == "date" and mode == "path":
+                from .frontier import parse_day
+
+                try:
+                    parse_day(value, "date")
+                except FrontierError as exc:
+                    fail(str(exc).removeprefix("date: "), loc)
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                fail(f"must be a number, got {value!r}" + (" ('date' applies to path sweeps only)" if pname == "date" else ""), loc)
+            _resolve_name(pname, technologies, lambda m: fail(m, loc))
+    outputs = spec.outputs
+    if mode == "path" and "plots" not in outputs.model_fields_set:
+        outputs = outputs.model_copy(update={"plots": list(PATH_PLOTS)})
+    if mode != "path" and "frontier" in outputs.plots:
+        fail("the 'frontier' plot needs a path sweep (sweep: {mode: path, ...})", ("outputs", "plots"))
     scenario = Scenario(
         name=spec.name, description=spec.description, economy=economy, technologies=technologies,
         sweep_mode=mode, axes=axes, log_axes=frozenset(log_axes), solver=solver, chunk_size=s.chunk_size,
-        outputs=spec.outputs, text=text, path=source,
+        outputs=outputs, text=text, path=source,
         sections={"dynamics": spec.dynamics, "execution": spec.execution}, lines=lines,
+        frontier=frontier, frontier_record=frontier_record,
     )
     # every swept value must be admissible too
     for pname, arr in axes.items():
         try:
             with_values(scenario, {pname: arr})
         except ParameterError as exc:
-            fail(f"swept values: {exc}", ("sweep", "parameters", pname))
+            fail(f"swept values: {exc}", ("sweep", "path") if mode == "path" else ("sweep", "parameters", pname))
     return scenario
+
+
+def _build_path(raw: dict, technologies, source, lines, fail):
+    """The :class:`~simulator.frontier.FrontierPath` of ``sweep.path`` and its provenance record."""
+    from .frontier import ATTRIBUTION, DATA, file_sha256, frontier_path, load_models, read_path_csv
+
+    spec = _validate(PathSpec, raw, ("sweep", "path"), source, lines)
+    loc = ("sweep", "path")
+    given = spec.model_fields_set
+    if (spec.source is None) == (spec.csv is None):
+        fail("give either 'source: epoch' (the bundled Epoch AI table) or 'csv: FILE' (a path of date, G, N)",
+             loc + (("csv",) if spec.csv is not None else ()))
+    llms = [t for t in technologies if isinstance(t, ScalingLLM)]
+    if spec.technology is None:
+        if len(llms) != 1:
+            fail("a path sweep needs one 'kind: llm' technology, or 'technology: NAME' to choose one; "
+                 f"this scenario has {len(llms)}", loc)
+        tech = llms[0]
+    else:
+        named = [t for t in technologies if t.name == spec.technology]
+        if not named or not isinstance(named[0], ScalingLLM):
+            fail(f"no 'kind: llm' technology named {spec.technology!r}; llm technologies: {[t.name for t in llms]}",
+                 loc + ("technology",))
+        tech = named[0]
+    if spec.csv is not None:
+        epoch_only = sorted(given & {"region", "rule", "start", "end", "frequency", "exclude"})
+        if epoch_only:
+            fail("applies to 'source: epoch' only; a CSV path is used as given", loc + (epoch_only[0],))
+        csv = Path(spec.csv)
+        if not csv.is_absolute():
+            csv = (Path(source).parent if source else Path.cwd()) / csv
+        try:
+            frontier = read_path_csv(csv)
+        except FrontierError as exc:
+            fail(str(exc), loc + ("csv",))
+        record = {"source": "csv", "csv": str(csv), "csv_sha256": file_sha256(csv)}
+    else:
+        constants = tuple(float(getattr(tech, k)) for k in ("a", "alpha", "b", "beta"))
+        try:
+            models = load_models()
+            frontier = frontier_path(models, region=spec.region, rule=spec.rule, start=spec.start, end=spec.end,
+                                     frequency=spec.frequency, constants=constants, exclude=tuple(spec.exclude))
+        except FrontierError as exc:
+            option = exc.option if exc.option in PathSpec.model_fields else None
+            fail(str(exc).removeprefix(f"{option}: ") if option else str(exc), loc + ((option,) if option else ("source",)))
+        record = {"source": "epoch", "table": f"simulator/data/{DATA.name}", "table_sha256": file_sha256(DATA),
+                  "attribution": ATTRIBUTION, "licence": "CC BY 4.0", "region": spec.region, "rule": spec.rule,
+                  "frequency": spec.frequency, "start": None if spec.start is None else str(spec.start),
+                  "end": None if spec.end is None else str(spec.end), "exclude": list(spec.exclude)}
+        if spec.rule == "min_loss":
+            record["constants"] = dict(zip(("a", "alpha", "b", "beta"), constants))
+    record.update({"technology": tech.name, "points": len(frontier), "events": len(frontier.events),
+                   "first_date": str(frontier.dates[0]), "last_date": str(frontier.dates[-1])})
+    return frontier, record
 
 
 def validate_section(scenario: Scenario, name: str, model):
@@ -350,6 +469,24 @@ def _resolve_name(name: str, technologies, fail):
     return fail(f"parameter {name!r} is ambiguous: qualify it as 'NAME.{name}' with one of {[technologies[j].name for j in owners]}")
 
 
+def axis_name(scenario: Scenario, name: str) -> str | None:
+    """The key of ``scenario.axes`` that parameter ``name`` refers to (``G`` may mean ``llm.G``), or None."""
+    if name in scenario.axes:
+        return name
+
+    def fail(_message):
+        raise ParameterError(_message)
+
+    try:
+        target = _resolve_name(name, scenario.technologies, fail)
+        for key in scenario.axes:
+            if _resolve_name(key, scenario.technologies, fail) == target:
+                return key
+    except ParameterError:
+        pass
+    return None
+
+
 def with_values(scenario: Scenario, values: dict[str, Any]):
     """The scenario's (economy, technologies) with some parameters replaced (arrays broadcast)."""
     economy = scenario.economy
@@ -379,7 +516,7 @@ def sweep_points(scenario: Scenario) -> dict[str, np.ndarray]:
     """Flat arrays of every swept parameter, one entry per grid point (C order over ``dims``)."""
     if not scenario.axes:
         return {}
-    if scenario.sweep_mode == "zip":
+    if scenario.sweep_mode in ("zip", "path"):
         return {k: np.asarray(v) for k, v in scenario.axes.items()}
     mesh = np.meshgrid(*scenario.axes.values(), indexing="ij")
     return {k: m.reshape(-1) for k, m in zip(scenario.axes, mesh)}

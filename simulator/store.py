@@ -49,6 +49,9 @@ def fingerprint(scenario: Scenario, lay: Layout) -> str:
         "solver": dataclasses.asdict(scenario.solver),
         "block": list(lay.block),
     }
+    if scenario.frontier is not None:  # a path sweep: its dates and labels are coordinates of the store
+        record["dates"] = [str(d) for d in scenario.frontier.dates]
+        record["frontier_model"] = list(scenario.frontier.models)
     return hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()
 
 

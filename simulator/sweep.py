@@ -106,6 +106,8 @@ def layout(scenario: Scenario) -> Layout:
     else:
         first = scenario.dims[0]
         coords.update({k: (first, np.asarray(v)) for k, v in scenario.axes.items()})
+    if scenario.sweep_mode == "path":
+        coords.update(_path_coords(scenario))
     coords.update({"factor": names, "condition": list(RESIDUALS), "segment": np.arange(n_seg), "boundary": np.arange(n_seg + 1)})
     nan = float("nan")
     variables = {
@@ -129,6 +131,31 @@ def layout(scenario: Scenario) -> Layout:
         variables["m"] = Variable("m", "technology", "float64", nan, {"long_name": "quantity of each model rented"})
     return Layout(dims=scenario.dims, shape=scenario.shape, block=block_shape(scenario.shape, scenario.chunk_size),
                   sizes=sizes, coords=coords, variables=variables)
+
+
+#: how the ``date`` coordinate of a path sweep is stored (NetCDF and Zarr)
+DATE_ENCODING = {"units": "days since 1970-01-01", "calendar": "proleptic_gregorian"}
+
+
+def _path_coords(scenario: Scenario) -> dict:
+    """Coordinates of a path sweep along ``date``: the dates, the models that moved the frontier, G and N_bar.
+
+    The attribute ``frontier_axis`` ("G" or "N_bar") marks the path's coordinates for the plots.
+    """
+    path, record = scenario.frontier, scenario.frontier_record
+    tech = record["technology"]
+    monthly = record.get("frequency") == "MS"
+    when = "first of the month" if monthly else "release date" if record.get("source") == "epoch" else "date"
+    return {
+        "date": ("date", np.asarray(path.dates, dtype="datetime64[D]").astype("datetime64[s]"),
+                 {"long_name": f"date ({when})", "standard_name": "time"}),
+        "frontier_model": ("date", np.asarray(path.models, dtype=str),
+                           {"long_name": "model(s) that moved the frontier since the previous date ('' if none)"}),
+        f"{tech}.G": ("date", np.asarray(path.G, dtype=np.float64),
+                      {"long_name": "parameter count G", "units": "parameters", "frontier_axis": "G"}),
+        f"{tech}.N_bar": ("date", np.asarray(path.N_bar, dtype=np.float64),
+                          {"long_name": "training tokens N̄", "units": "tokens", "frontier_axis": "N_bar"}),
+    }
 
 
 def _segment_count(scenario: Scenario) -> int:
@@ -171,6 +198,10 @@ def solve_block(scenario: Scenario, lay: Layout, block_id: int) -> dict[str, np.
 
 
 def _attributes(scenario: Scenario) -> dict:
+    extra = {}
+    if scenario.sweep_mode == "path":
+        extra["sweep_path"] = scenario.frontier_record
+        extra["sweep_path_source"] = scenario.frontier.source
     return provenance(
         scenario_name=scenario.name,
         scenario_file=str(scenario.path),
@@ -178,6 +209,7 @@ def _attributes(scenario: Scenario) -> dict:
         solver_method=resolve_method(scenario.technologies, scenario.solver.method),
         solver_options=dataclasses.asdict(scenario.solver),
         parameters={"economy": parameter_record(scenario.economy), "technologies": [parameter_record(t) for t in scenario.technologies]},
+        **extra,
     )
 
 
@@ -185,6 +217,8 @@ def dataset(scenario: Scenario, lay: Layout, data: dict) -> xr.Dataset:
     """Wrap arrays (NumPy or Dask, shaped as ``lay``) in the sweep's Dataset, with provenance."""
     data_vars = {name: (lay.var_dims(name), data[name], dict(var.attrs)) for name, var in lay.variables.items()}
     ds = xr.Dataset(data_vars, coords=lay.coords)
+    if scenario.sweep_mode == "path":
+        ds["date"].encoding.update(DATE_ENCODING)
     ds.attrs.update(_attributes(scenario))
     return ds
 
@@ -193,7 +227,8 @@ def run_sweep(scenario: Scenario, progress: Callable[[int, int], None] | None = 
     """Solve every point of the scenario's sweep in memory, block by block.
 
     Returns a Dataset with one dimension per swept parameter (one for a zipped
-    sweep) and the variables described in ``docs/scenarios.md``.
+    sweep, ``date`` for a path sweep) and the variables described in
+    ``docs/scenarios.md``.
     ``progress(done, total)`` is called after each block, in points.
     """
     lay = layout(scenario)

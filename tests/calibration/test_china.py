@@ -131,3 +131,16 @@ def test_sensitivity_and_compare_are_validated(tmp_path):
         parse_config(_config_text(m, "sensitivity: {H: [-1.0]}"), base=tmp_path)
     with pytest.raises(CalibrationError, match="not found"):
         parse_config(_config_text(m, "compare_with: nowhere.yaml"), base=tmp_path)
+
+
+@pytest.mark.parametrize("name", ["china_frontier.yaml", "world_frontier.yaml"])
+def test_frontier_scenarios_run_the_china_economy(name):
+    """Both frontier scenarios carry the economy and LLM of scenarios/china_nbs.yaml, G and N aside."""
+    from simulator.scenario import load_scenario
+
+    china = load_scenario(ROOT / "scenarios" / "china_nbs.yaml")
+    s = load_scenario(ROOT / "scenarios" / name)
+    assert s.economy == china.economy
+    a, b = s.technologies[0], china.technologies[0]
+    for f in ("A_bar", "F", "C", "a", "alpha", "b", "beta", "I_lo", "I_hi"):
+        assert getattr(a, f) == getattr(b, f), f
