@@ -25,6 +25,7 @@ SUITES = {
     "aggregation": "benchmarks.bench_aggregation",
     "calibration": "benchmarks.bench_calibration",
     "scaleout": "benchmarks.bench_scaleout",
+    "china": "benchmarks.bench_china",
 }
 ROOT = Path(__file__).resolve().parents[1]
 START, END = "<!-- performance:start -->", "<!-- performance:end -->"
