@@ -67,7 +67,7 @@ def _read_csv(path, default: str, dtypes: dict):
         raise InputError(f"{name}: not a readable CSV: {exc}") from exc
 
 
-def _line(t, i) -> int:
+def _line(i) -> int:
     """1-based line in the file of row ``i`` of a table read with one header line."""
     return int(i) + 2
 
@@ -87,7 +87,7 @@ def load_national_wages(path=None) -> pd.DataFrame:
     t = t.assign(large=t["ocd_large_category"].str.strip())
     for i, g in t["large"].items():
         if g not in GROUP_COLUMNS:
-            raise UnknownCodeError(f"{name}, line {_line(t, i)}, column 'ocd_large_category': {g!r} is not an NBS post group; "
+            raise UnknownCodeError(f"{name}, line {_line(i)}, column 'ocd_large_category': {g!r} is not an NBS post group; "
                                    f"the groups are large categories {sorted(GROUP_COLUMNS)}")
     wage = t["avg_annual_wage_yuan"]
     for i, v in wage.items():
@@ -96,11 +96,11 @@ def load_national_wages(path=None) -> pd.DataFrame:
         except (TypeError, ValueError):
             ok = False
         if not ok:
-            raise InputError(f"{name}, line {_line(t, i)}, column 'avg_annual_wage_yuan': wage must be a positive number, got {v!r}")
+            raise InputError(f"{name}, line {_line(i)}, column 'avg_annual_wage_yuan': wage must be a positive number, got {v!r}")
     t = t.assign(wage=wage.astype(float))
     dup = t.duplicated(["year", "large"], keep=False)
     if dup.any():
-        lines = [_line(t, i) for i in t.index[dup]]
+        lines = [_line(i) for i in t.index[dup]]
         raise InputError(f"{name}: (year, group) repeated on lines {lines}")
     return t[["year", "large", "wage"]].reset_index(drop=True)
 
@@ -123,10 +123,10 @@ def load_industry_wages(path=None) -> pd.DataFrame:
     t = t[t["section"].notna()]
     for i, sec in t["section"].items():
         if sec not in set("ABCDEFGHIJKLMNOPQRST"):
-            raise UnknownCodeError(f"{name}, line {_line(t, i)}, column 'section': {sec!r} is not a GB/T 4754-2017 section letter")
+            raise UnknownCodeError(f"{name}, line {_line(i)}, column 'section': {sec!r} is not a GB/T 4754-2017 section letter")
     dup = t.duplicated("section", keep=False)
     if dup.any():
-        raise InputError(f"{name}: section repeated on lines {[_line(t, i) for i in t.index[dup]]}")
+        raise InputError(f"{name}: section repeated on lines {[_line(i) for i in t.index[dup]]}")
     for c in GROUP_COLUMNS.values():
         for i, v in t[c].items():
             try:
@@ -134,7 +134,7 @@ def load_industry_wages(path=None) -> pd.DataFrame:
             except (TypeError, ValueError):
                 ok = False
             if not ok:
-                raise InputError(f"{name}, line {_line(t, i)}, column {c!r}: wage must be a positive number, got {v!r}")
+                raise InputError(f"{name}, line {_line(i)}, column {c!r}: wage must be a positive number, got {v!r}")
     long = t.melt(id_vars="section", value_vars=list(GROUP_COLUMNS.values()), var_name="group", value_name="wage")
     long["large"] = long["group"].map({v: k for k, v in GROUP_COLUMNS.items()})
     long["wage"] = long["wage"].astype(float)
