@@ -193,6 +193,8 @@ class WageRelation:
     slope: float
     intercept: float
     weighted: bool
+    se: float = float("nan")
+    """HC1 heteroskedasticity-robust standard error of the slope."""
 
 
 def exposure_wage_relation(exposure, wage, *, weights=None, table: str = "exposure/wage") -> WageRelation:
@@ -212,14 +214,19 @@ def exposure_wage_relation(exposure, wage, *, weights=None, table: str = "exposu
     y = np.log(w_)
     r, p = pearson(x, y)
     rho, prho = spearman(x, y)
+    wt = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
     if weights is None:
         slope, intercept = np.polyfit(x, y, 1)
     else:
-        wt = np.asarray(weights, dtype=float)
         if wt.shape != x.shape or (wt < 0).any() or not np.isfinite(wt).all():
             raise InputError(f"{table}: weights must be finite, non-negative and one per unit")
         A = np.column_stack([np.ones_like(x), x]) * np.sqrt(wt)[:, None]
         intercept, slope = np.linalg.lstsq(A, y * np.sqrt(wt), rcond=None)[0]
+    n = len(x)
+    dx = x - (wt * x).sum() / wt.sum()
+    sxx = (wt * dx * dx).sum()
+    e = y - intercept - slope * x
+    se = float(np.sqrt((wt * wt * dx * dx * e * e).sum() / sxx**2 * n / (n - 2))) if n > 2 and sxx > 0 else float("nan")
     return WageRelation(
         n=len(x),
         pearson_r=r,
@@ -229,6 +236,7 @@ def exposure_wage_relation(exposure, wage, *, weights=None, table: str = "exposu
         slope=float(slope),
         intercept=float(intercept),
         weighted=weights is not None,
+        se=se,
     )
 
 

@@ -4,8 +4,11 @@
   for each O*NET-SOC occupation and rater (``dv_rating`` = GPT-4, ``human_rating`` = annotators),
   the task-weighted mean of alpha = E1, beta = E1 + 0.5 E2 and gamma = E1 + E2, with core tasks
   weighted 2 and all others 1 (``coreweight`` in ``full_onet_data.tsv``).
-* :func:`soc_scores` aggregates those occupation scores over the SOC hierarchy and
-  :func:`to_soc2018` moves detailed SOC 2010 scores to SOC 2018 codes with the BLS crosswalk.
+* :func:`soc_scores` aggregates those occupation scores over the SOC hierarchy;
+  :func:`detect_soc_vintage` reads the SOC edition from the codes (GPTs-are-GPTs uses O*NET-SOC
+  2019, i.e. SOC 2018 codes) and :func:`join_oews` joins them to OEWS on that edition, moving SOC
+  2010 codes with the BLS crosswalk only when the codes are SOC 2010, and reports what it
+  matched, remapped and dropped.
 * :func:`occupation_wage_relation` and :func:`sector_exposure` join BLS OEWS May 2025 wages and
   the sector x occupation employment matrix.
 """
@@ -144,6 +147,108 @@ def to_soc2018(detailed_2010: pd.DataFrame, crosswalk: pd.DataFrame) -> pd.DataF
     return out
 
 
+@dataclass(frozen=True)
+class SocVintage:
+    """Which SOC edition a set of detailed codes belongs to, read from the codes themselves.
+
+    ``only_2010``/``only_2018``: codes that exist in one edition of the BLS crosswalk and not in
+    the other; ``both``: codes of both; ``neither``: codes of neither.
+    """
+
+    vintage: str
+    only_2010: tuple[str, ...]
+    only_2018: tuple[str, ...]
+    both: int
+    neither: tuple[str, ...]
+
+    def describe(self) -> str:
+        return (f"{self.vintage}: {len(self.only_2018)} codes exist only in SOC 2018, {len(self.only_2010)} only in SOC 2010, "
+                f"{self.both} in both, {len(self.neither)} in neither")
+
+
+def detect_soc_vintage(codes, crosswalk: pd.DataFrame) -> SocVintage:
+    """``"SOC 2018"`` or ``"SOC 2010"``: the edition more of the codes belong to alone (2018 on a tie)."""
+    require_columns(crosswalk, ["soc_2010_code", "soc_2018_code"], "SOC crosswalk")
+    c = set(map(str, codes))
+    s10, s18 = set(crosswalk["soc_2010_code"].dropna()), set(crosswalk["soc_2018_code"].dropna())
+    only10, only18 = sorted((c & s10) - s18), sorted((c & s18) - s10)
+    vintage = "SOC 2010" if len(only10) > len(only18) else "SOC 2018"
+    return SocVintage(vintage, tuple(only10), tuple(only18), len(c & s10 & s18), tuple(sorted(c - s10 - s18)))
+
+
+@dataclass(frozen=True)
+class CodeJoin:
+    """What a join of occupation scores to OEWS wages matched, remapped and dropped.
+
+    ``matched``: score codes joined to the OEWS row of the same code. ``remapped``: score code ->
+    OEWS code, where OEWS publishes only an aggregate of the same broad group (its exposure is the
+    mean over the score codes it holds) or, for SOC 2010 scores, the crosswalk's 2018 code.
+    ``dropped``: score codes with no OEWS row. ``unscored``: OEWS detailed codes with no score.
+    ``no_wage``: joined OEWS rows whose wage or employment is not published.
+    """
+
+    vintage: SocVintage
+    matched: tuple[str, ...]
+    remapped: dict
+    dropped: tuple[str, ...]
+    unscored: tuple[str, ...]
+    no_wage: tuple[str, ...]
+
+    def summary(self) -> str:
+        agg = sorted(set(self.remapped.values()))
+        return (f"score codes read as {self.vintage.describe()}; joined to OEWS: {len(self.matched)} directly, "
+                f"{len(self.remapped)} remapped into {len(agg)} OEWS aggregate(s) ({', '.join(agg)}); "
+                f"{len(self.dropped)} score codes have no OEWS row ({', '.join(self.dropped)}); "
+                f"{len(self.unscored)} OEWS occupations have no score; {len(self.no_wage)} joined rows lack a published wage or employment")
+
+    def to_dict(self) -> dict:
+        return {"vintage": self.vintage.vintage, "vintage_evidence": self.vintage.describe(), "matched": len(self.matched),
+                "remapped": dict(self.remapped), "dropped": list(self.dropped), "unscored": list(self.unscored), "no_wage": list(self.no_wage)}
+
+
+def join_oews(detailed: pd.DataFrame, oews: pd.DataFrame, crosswalk: pd.DataFrame, *, wage_col: str = "a_median"):
+    """Join detailed-occupation scores (index = SOC code, either edition) to OEWS detailed rows.
+
+    The scores' SOC edition is detected from the codes (:func:`detect_soc_vintage`); SOC 2010
+    scores are moved to 2018 with the crosswalk, SOC 2018 scores are joined as they are. OEWS
+    publishes some detailed occupations only as an aggregate of their broad group (13-1020 for
+    13-1021..13-1023, 25-2052 for 25-2055 and 25-2056): a score code with no OEWS row goes to the
+    one OEWS code of its broad group that has no score of its own, other than an "All Other"
+    residual (codes ending in 9). Returns ``(table, CodeJoin)``: OEWS columns plus the scores,
+    one row per joined OEWS code.
+    """
+    import pandas as pd
+
+    vint = detect_soc_vintage(detailed.index, crosswalk)
+    remapped: dict[str, str] = {}
+    if vint.vintage == "SOC 2010":
+        moved = to_soc2018(detailed, crosswalk)
+        links = crosswalk[crosswalk["soc_2010_code"].isin(detailed.index)]
+        remapped.update({a: b for a, b in zip(links["soc_2010_code"], links["soc_2018_code"]) if a != b})
+        scores = moved.drop(columns="n_2010")
+    else:
+        scores = detailed
+    ocodes = set(oews["soc_code"])
+    direct = [c for c in scores.index if c in ocodes]
+    rest = [c for c in scores.index if c not in ocodes]
+    free = sorted(ocodes - set(scores.index))
+    to: dict[str, str] = {}
+    for c in rest:
+        cands = [o for o in free if o[:6] == c[:6] and not o.endswith("9")]
+        if len(cands) == 1:
+            to[c] = cands[0]
+    remapped.update(to)
+    dropped = tuple(sorted(c for c in rest if c not in to))
+    agg = scores.loc[list(to)].groupby(pd.Series(to, name="soc_code")).mean() if to else scores.iloc[:0]
+    table = pd.concat([scores.loc[direct], agg])
+    table.index.name = "soc_code"
+    j = oews.merge(table, left_on="soc_code", right_index=True, how="inner")
+    missing = j[j[[wage_col, "tot_emp"]].isna().any(axis=1)]
+    unscored = tuple(sorted(ocodes - set(table.index)))
+    join = CodeJoin(vint, tuple(sorted(direct)), remapped, dropped, unscored, tuple(sorted(missing["soc_code"])))
+    return j.dropna(subset=[wage_col, "tot_emp"]).reset_index(drop=True), join
+
+
 def _num(s):
     import pandas as pd
 
@@ -191,21 +296,23 @@ class USPath:
     sectors: pd.DataFrame
     sector_relation: object
     measure: str
+    join: CodeJoin
 
 
-def occupation_wage_relation(detailed_2018: pd.DataFrame, oews: pd.DataFrame, *, measure: str, wage_col: str = "a_median"):
-    """Join exposure (index = SOC 2018 code) to OEWS wages; unweighted and employment-weighted fits."""
+def occupation_wage_relation(detailed: pd.DataFrame, oews: pd.DataFrame, crosswalk: pd.DataFrame, *, measure: str, wage_col: str = "a_median"):
+    """Join exposure (index = detailed SOC code, edition detected) to OEWS wages; unweighted and
+    employment-weighted fits. Returns ``(joined table, fits, CodeJoin)``."""
     from .industry import exposure_wage_relation
 
-    if measure not in detailed_2018.columns:
-        raise InputError(f"SOC 2018 scores: no measure {measure!r}; have {list(detailed_2018.columns)}")
-    j = oews.merge(detailed_2018[[measure]], left_on="soc_code", right_index=True, how="inner")
-    j = j.dropna(subset=[wage_col, "tot_emp", measure])
+    if measure not in detailed.columns:
+        raise InputError(f"SOC scores: no measure {measure!r}; have {list(detailed.columns)}")
+    j, join = join_oews(detailed, oews, crosswalk, wage_col=wage_col)
+    j = j.dropna(subset=[measure])
     rel = {
         "unweighted": exposure_wage_relation(j[measure], j[wage_col], table="US occupations"),
         "employment_weighted": exposure_wage_relation(j[measure], j[wage_col], weights=j["tot_emp"], table="US occupations"),
     }
-    return j, rel
+    return j, rel, join
 
 
 def sector_exposure(sectors: pd.DataFrame, detailed_2018: pd.DataFrame, *, measure: str) -> pd.DataFrame:
@@ -247,10 +354,12 @@ def run_us_path(*, measure: str = "dv_rating_beta", wage_col: str = "a_median", 
         raise InputError(f"occ_level.csv: occupations not rebuilt from the task labels: {preview(missing)}")
     diff = float(np.abs(a.to_numpy() - b.to_numpy()).max())
     soc = soc_scores(rebuilt)
-    det2010 = to_wide(soc, level="detailed")
-    det2018 = to_soc2018(det2010, load_soc_crosswalk(base / "soc-crosswalk"))
+    detailed = to_wide(soc, level="detailed")
+    crosswalk = load_soc_crosswalk(base / "soc-crosswalk")
     oews = load_oews_national(base / "bls-oews")
-    occ, rel = occupation_wage_relation(det2018, oews, measure=measure, wage_col=wage_col)
-    sec = sector_exposure(load_oews_sectors(base / "bls-oews"), det2018, measure=measure)
+    occ, rel, join = occupation_wage_relation(detailed, oews, crosswalk, measure=measure, wage_col=wage_col)
+    # sectors: the same codes as the wage join (aggregates of a broad group get their mean score)
+    by_code = occ.set_index("soc_code")[list(OCC_COLUMNS)]
+    sec = sector_exposure(load_oews_sectors(base / "bls-oews"), by_code, measure=measure)
     srel = exposure_wage_relation(sec[measure], sec["a_mean"], table="US sectors")
-    return USPath(rebuilt, diff, soc, det2018, occ, rel, sec, srel, measure)
+    return USPath(rebuilt, diff, soc, by_code, occ, rel, sec, srel, measure, join)
