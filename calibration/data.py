@@ -47,18 +47,90 @@ class DataMoments:
 
 
 def load_moments_file(path: str | Path) -> dict:
+    """Read and check a ``llm-labor/moments`` file: every slope and se a moment can use, and every
+    unit row, is validated here, so that a bad value is a located :class:`CalibrationError`."""
     path = Path(path)
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        doc = json.loads(text)
     except OSError as exc:
         raise CalibrationError(f"cannot read moments file: {exc.strerror}", file=str(path)) from exc
+    except UnicodeDecodeError as exc:
+        raise CalibrationError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=str(path)) from exc
     except json.JSONDecodeError as exc:
         raise CalibrationError(f"invalid JSON at line {exc.lineno}: {exc.msg}", file=str(path), line=exc.lineno) from exc
     if not isinstance(doc, dict) or doc.get("format") != MOMENTS_FORMAT:
         raise CalibrationError(f"not a moments file: key 'format' must be {MOMENTS_FORMAT!r}", file=str(path), key="format")
     if doc.get("version") != 1:
         raise CalibrationError(f"unsupported moments version {doc.get('version')!r} (this reader takes 1)", file=str(path), key="version")
+    _check_document(doc, text, str(path))
     return doc
+
+
+def _json_line(text: str, path: list) -> int | None:
+    """Line of the value at key ``path`` in pretty-printed JSON text: each key (or list index,
+    counted in objects opened after the list) is looked for after the previous one."""
+    pos = 0
+    for part in path:
+        if isinstance(part, int):
+            for _ in range(part + 1):
+                nxt = text.find("{", pos + 1)
+                if nxt < 0:
+                    return None
+                pos = nxt
+        else:
+            nxt = text.find(f'"{part}"', pos)
+            if nxt < 0:
+                return None
+            pos = nxt
+    return text.count("\n", 0, pos) + 1
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
+
+
+def _check_document(doc: dict, text: str, source: str) -> None:
+    def fail(msg, *keys):
+        raise CalibrationError(msg, file=source, line=_json_line(text, list(keys)),
+                               key=".".join(f"[{k}]" if isinstance(k, int) else str(k) for k in keys).replace(".[", "["))
+
+    moments = doc.get("moments", {})
+    if not isinstance(moments, dict):
+        fail("must be an object of moments", "moments")
+    for name, sides in moments.items():
+        if not isinstance(sides, dict):
+            fail("must be an object with 'weighted' and/or 'unweighted' entries", "moments", name)
+        for side, entry in sides.items():
+            if not isinstance(entry, dict):
+                fail("must be an object with 'slope' and 'se'", "moments", name, side)
+            for key in ("slope", "se"):
+                if key not in entry:
+                    fail(f"'{key}' is missing", "moments", name, side)
+                if not _number(entry[key]):
+                    fail(f"must be a finite number, got {entry[key]!r}", "moments", name, side, key)
+            if not entry["se"] > 0:
+                fail(f"a standard error must be > 0, got {entry['se']!r}", "moments", name, side, "se")
+            draws = entry.get("bootstrap_draws")
+            if draws is not None and (not isinstance(draws, list) or not all(d is None or (isinstance(d, (int, float)) and not isinstance(d, bool)
+                                                                                         and not np.isinf(d)) for d in draws)):
+                fail("must be a list of numbers (NaN or null for a failed resample)", "moments", name, side, "bootstrap_draws")
+    units = doc.get("units")
+    if units is None:
+        return
+    if not isinstance(units, list):
+        fail("must be a list of unit rows", "units")
+    for i, u in enumerate(units):
+        if not isinstance(u, dict):
+            fail("must be an object", "units", i)
+        for key, v in u.items():
+            if key == "code":
+                continue
+            if v is not None and not _number(v):
+                fail(f"must be a finite number or null, got {v!r}", "units", i, key)
+        for key in ("vacancies", "vacancies_early", "weight"):
+            if _number(u.get(key)) and u[key] < 0:
+                fail(f"weights must be >= 0, got {u[key]!r}", "units", i, key)
 
 
 def _wls(x, y, w):

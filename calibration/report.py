@@ -21,7 +21,8 @@ def make_plots(res: dict, curves: dict | None, out: Path) -> dict[str, Path]:
         q = np.asarray([np.nan if v is None else v for v in prof["Q"]], float)
         fig, ax = plt.subplots(figsize=(6.0, 4.0))
         ax.plot(g, q, color="#3b6ea5", lw=1.6, label="profile of Q")
-        ax.axvline(par["estimate"], color="#c0392b", lw=1.2, label=f"estimate {par['estimate']:.4g}")
+        at = par["estimate"] if par["estimate"] is not None else par["closest"]
+        ax.axvline(at, color="#c0392b", lw=1.2, label=f"estimate {at:.4g}" if par["estimate"] is not None else f"closest point {at:.4g} (failed)")
         if par["ci_bootstrap"] is not None and all(v is not None and np.isfinite(v) for v in par["ci_bootstrap"]):
             ax.axvspan(*par["ci_bootstrap"], color="#c0392b", alpha=0.12, label=f"{int(round(res['bootstrap']['ci_level'] * 100))}% bootstrap CI")
         finite = q[np.isfinite(q)]
@@ -111,15 +112,27 @@ def markdown(res: dict, figs: dict[str, Path]) -> str:
               f"{len(res['moments'])} moment(s), {res['identification']}-identified (degrees of freedom {res['degrees_of_freedom']}).", ""]
     if res["warnings"]:
         lines += ["## Warnings", ""] + [f"- {w}" for w in res["warnings"]] + [""]
+    if res.get("status", "ok") != "ok":
+        f = res["failure"] or {}
+        lines += [f"## Calibration failed: {res['status']}", "", f.get("message", ""), ""]
+        if f.get("attainable"):
+            lines += [f"Attainable range of '{f['moment']}' over the box: [{f['attainable'][0]:.4g}, {f['attainable'][1]:.4g}]; "
+                      f"data {f['data']:.4g} (se {f['se']:.3g}), {f['se_outside']:.1f} se outside.", ""]
+        lines += ["No estimate and no standard error are reported. The closest point of the box is "
+                  + ", ".join(f"{p['name']} = {p['closest']:.4g}" for p in res["parameters"]) + ".", ""]
     lvl = int(round(100 * (res["bootstrap"]["ci_level"] if res.get("bootstrap") else 0.9)))
     lines += ["## Estimates", "", f"| parameter | estimate | se (delta) | {lvl}% CI (delta) | {lvl}% CI (bootstrap) | bootstrap sd | bounds |",
               "|---|---|---|---|---|---|---|"]
     for p in res["parameters"]:
         cb = p["ci_bootstrap"]
-        lines.append(f"| {p['name']} | {_f(p['estimate'])} | {_f(p['se_delta'])} | {_f(p['ci_delta'][0])} to {_f(p['ci_delta'][1])} | "
+        cd = p["ci_delta"] or [None, None]
+        lines.append(f"| {p['name']} | {_f(p['estimate'])} | {_f(p['se_delta'])} | {_f(cd[0])} to {_f(cd[1])} | "
                      f"{(_f(cb[0]) + ' to ' + _f(cb[1])) if cb else '–'} | {_f(p['se_bootstrap'])} | [{p['lower']:g}, {p['upper']:g}]"
                      + (" (at bound)" if p["at_bound"] else "") + " |")
     lines += ["", f"Objective Q = {res['objective']:.4g}; |dQ/dφ| = {res['grad_norm']:.2g}; converged: {res['converged']}.", ""]
+    if res.get("attainable"):
+        lines += ["Attainable range of each moment over the box of the free parameters: "
+                  + "; ".join(f"{a['moment']}: [{a['low']:.4g}, {a['high']:.4g}]" for a in res["attainable"]) + ".", ""]
     lines += ["## Fit of the moments", "", "| moment | data | se | model | model − data | t | data source |", "|---|---|---|---|---|---|---|"]
     for m in res["moments"]:
         lines.append(f"| {m['moment']} | {m['data']:.4g} | {m['se']:.3g} | {m['model']:.4g} | {m['difference']:.3g} | {m['t']:.2f} | {m['source']} |")

@@ -77,6 +77,10 @@ def calibrate(cfg: CalibrationConfig | str | Path, *, draws: int | None = None, 
     if p == 1:
         grid_starts = np.linspace(cfg.lower[0], cfg.upper[0], 41)[1:-1, None]
     result = est.estimate(np.asarray(cfg.start, float), grid_starts=grid_starts)
+    reach = attainable_ranges(cfg, spec)
+    status, failure = _status(cfg, result, dm, reach)
+    if status != "ok":
+        B = 0  # no bootstrap of an estimate that does not exist
 
     t0 = time.perf_counter()
     profiles = est.profile(result.phi, cfg.profile_points, log_scale=cfg.log_scale)
@@ -95,10 +99,12 @@ def calibrate(cfg: CalibrationConfig | str | Path, *, draws: int | None = None, 
 
     z = norm.ppf(0.5 + cfg.ci_level / 2)
     params = []
+    ok = status == "ok"
     for k, name in enumerate(cfg.names):
         params.append({
-            "name": name, "estimate": float(result.phi[k]), "se_delta": float(result.se[k]),
-            "ci_delta": [float(result.phi[k] - z * result.se[k]), float(result.phi[k] + z * result.se[k])],
+            "name": name, "estimate": float(result.phi[k]) if ok else None, "closest": float(result.phi[k]),
+            "se_delta": float(result.se[k]) if ok else None,
+            "ci_delta": [float(result.phi[k] - z * result.se[k]), float(result.phi[k] + z * result.se[k])] if ok else None,
             "ci_bootstrap": None if boot is None else [boot["ci_low"][k], boot["ci_high"][k]],
             "se_bootstrap": None if boot is None else boot["sd"][k],
             "lower": cfg.lower[k], "upper": cfg.upper[k], "start": cfg.start[k], "at_bound": result.at_bound[k],
@@ -119,7 +125,7 @@ def calibrate(cfg: CalibrationConfig | str | Path, *, draws: int | None = None, 
             if np.isfinite(lo_k) and (lo_k - cfg.lower[k] < 1e-6 * span or cfg.upper[k] - hi_k < 1e-6 * span):
                 warnings.append(f"the bootstrap CI of {name} reaches a bound of its box: the data bound {name} on one side only within it")
     for k, b in enumerate(result.at_bound):
-        if b:
+        if b and ok:
             warnings.append(f"{cfg.names[k]} is at a bound of its box; widen the bounds or read the estimate as a corner")
     untargeted = _untargeted(cfg, econ, tech, result.phi, doc, rng)
     sensitivity = _sensitivity(cfg, est, spec, result.phi, dm) if cfg.sensitivity else None
@@ -136,6 +142,8 @@ def calibrate(cfg: CalibrationConfig | str | Path, *, draws: int | None = None, 
              **{f"{tech.name}.{f}": float(getattr(tech, f)) for f in ("A_bar", "F", "C", "a", "alpha", "b", "beta", "G", "N_bar", "I_lo", "I_hi")
                 if f"{tech.name}.{f}" not in cfg.names}}
     return {
+        "status": status, "failure": failure,
+        "attainable": [{"moment": m.label, "low": float(reach[j, 0]), "high": float(reach[j, 1])} for j, m in enumerate(cfg.moments)],
         "not_identified": _not_identified(cfg, fixed, sensitivity),
         "untargeted": untargeted, "sensitivity": sensitivity, "by_source": by_source, "comparison": comparison,
         "name": cfg.name, "description": cfg.description, "data_label": cfg.data_label,
@@ -154,6 +162,74 @@ def calibrate(cfg: CalibrationConfig | str | Path, *, draws: int | None = None, 
         "provenance": provenance(cfg, doc),
         "_curves": _model_curves(spec, result.phi, jnp),
     }
+
+
+#: statuses of a calibration; anything but "ok" is a failed calibration (the CLI exits 3)
+STATUSES = {
+    "ok": "the targets are reached (exactly identified) or fitted (over-identified)",
+    "target_unreachable": "a moment's data value lies outside the values the model attains anywhere in the parameter box",
+    "targets_not_jointly_reached": "each target is attainable alone, but no parameter value reaches them together",
+    "not_converged": "the optimiser did not meet its tolerance",
+}
+
+
+def attainable_ranges(cfg: CalibrationConfig, spec, *, points: int = 4096) -> np.ndarray:
+    """(k, 2) least and greatest value of each moment over the box of the free parameters.
+
+    One parameter: 2,001 grid points; two: a 64 x 64 grid; more: ``points`` uniform draws
+    (seeded), log-uniform where the config says ``log_scale``. NaN moments (no LLM adoption)
+    are left out.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    p = len(cfg.names)
+    lo, hi = np.asarray(cfg.lower), np.asarray(cfg.upper)
+    logs = np.asarray(cfg.log_scale, bool)
+
+    def axis(k, n):
+        return np.geomspace(lo[k], hi[k], n) if logs[k] else np.linspace(lo[k], hi[k], n)
+
+    if p == 1:
+        phis = axis(0, 2001)[:, None]
+    elif p == 2:
+        a, b = np.meshgrid(axis(0, 64), axis(1, 64), indexing="ij")
+        phis = np.column_stack([a.ravel(), b.ravel()])
+    else:
+        u = np.random.default_rng(0).random((points, p))
+        phis = np.where(logs, np.exp(np.log(np.where(logs, lo, 1.0)) + u * np.log(np.where(logs, hi / np.where(logs, lo, 1.0), 1.0))),
+                        lo + u * (hi - lo))
+    m = np.asarray(jax.jit(jax.vmap(spec.moment_fn))(jnp.asarray(phis, dtype=jnp.float64)))
+    with np.errstate(invalid="ignore"):
+        return np.column_stack([np.nanmin(np.where(np.isfinite(m), m, np.nan), axis=0), np.nanmax(np.where(np.isfinite(m), m, np.nan), axis=0)])
+
+
+def _status(cfg: CalibrationConfig, result, dm, reach: np.ndarray) -> tuple[str, dict | None]:
+    """``(status, failure)``: why a calibration failed, with the attainable range and the gap in se."""
+    for j, m in enumerate(cfg.moments):
+        low, high = reach[j]
+        d, se = float(dm.values[j]), float(dm.se[j])
+        tol = 1e-9 * max(1.0, abs(d))
+        if np.isfinite(low) and (d < low - tol or d > high + tol):
+            gap = (low - d) / se if d < low else (d - high) / se
+            return "target_unreachable", {
+                "moment": m.label, "data": d, "se": se, "attainable": [float(low), float(high)], "se_outside": float(gap),
+                "message": (f"the data value {d:.4g} of '{m.label}' lies {gap:.1f} se outside what the model attains over the parameter box "
+                            f"[{low:.4g}, {high:.4g}]; no estimate exists. Widening the bounds of the free parameters cannot help unless the "
+                            "range grows; free or move another parameter (see the sensitivity table), or question the moment")}
+    if len(cfg.moments) <= len(cfg.names):
+        t = (np.asarray(result.model_moments) - dm.values) / dm.se
+        worst = int(np.nanargmax(np.abs(t))) if np.isfinite(t).any() else 0
+        if not np.all(np.isfinite(t)) or np.max(np.abs(t)) > 1e-3:
+            return "targets_not_jointly_reached", {
+                "moment": cfg.moments[worst].label, "data": float(dm.values[worst]), "se": float(dm.se[worst]),
+                "model": float(result.model_moments[worst]), "se_outside": float(abs(t[worst])) if np.isfinite(t[worst]) else None,
+                "message": (f"each target is attainable alone, but at the closest point '{cfg.moments[worst].label}' is missed by "
+                            f"{abs(t[worst]):.1f} se (model {result.model_moments[worst]:.4g}, data {dm.values[worst]:.4g}); "
+                            "the model cannot reproduce these moments together with the fixed parameters as they are")}
+    if not result.converged:
+        return "not_converged", {"message": f"the optimiser did not meet its tolerance (|grad Q| = {result.grad_norm:.3g})"}
+    return "ok", None
 
 
 def _not_identified(cfg: CalibrationConfig, fixed: dict, sensitivity: dict | None) -> dict:
