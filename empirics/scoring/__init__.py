@@ -9,8 +9,10 @@ from .errors import (
     ConfigError,
     DataError,
     EndpointError,
+    MalformedResponseError,
     ScoringError,
     TemplateError,
 )
 
-__all__ = ["AnswerParseError", "ConfigError", "DataError", "EndpointError", "ScoringError", "TemplateError"]
+__all__ = ["AnswerParseError", "ConfigError", "DataError", "EndpointError", "MalformedResponseError",
+           "ScoringError", "TemplateError"]

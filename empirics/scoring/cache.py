@@ -3,8 +3,10 @@
 One row per *completed* call in ``calls``, keyed by (endpoint, model,
 template hash, unit, repeat).  A call is completed when it produced a parsed
 answer (``status='ok'``) or exhausted its allowed invalid answers
-(``status='invalid'``).  Every HTTP attempt that came back (including 429/5xx
-bodies and unparseable answers) is logged in ``attempts``.  Each completed call
+(``status='invalid'``).  Every failed attempt is logged in ``attempts`` with
+its ``outcome``: ``connection_refused``, ``connection_error``, ``timeout``,
+``http_NNN``, ``malformed_response`` (a 200 body that is not a chat
+completion) or ``invalid_answer`` (a completion whose text breaks the rubric).  Each completed call
 is committed on its own; with WAL journalling a killed process loses at most
 the calls in flight.  API keys are never passed to this module.
 """
@@ -120,6 +122,13 @@ class Cache:
         self._insert_call = (
             f"INSERT OR IGNORE INTO calls ({', '.join(_COLS)}) VALUES ({', '.join('?' * len(_COLS))})"
         )
+        self._replace_invalid = (
+            f"INSERT INTO calls ({', '.join(_COLS)}) VALUES ({', '.join('?' * len(_COLS))})"
+            " ON CONFLICT (endpoint, model, template_hash, unit_id, repeat) DO UPDATE SET "
+            + ", ".join(f"{c} = excluded.{c}" for c in _COLS if c not in ("endpoint", "model", "template_hash",
+                                                                           "unit_id", "repeat"))
+            + " WHERE calls.status = 'invalid'"
+        )
 
     def close(self) -> None:
         self._db.close()
@@ -131,9 +140,14 @@ class Cache:
         self.close()
 
     # -- writes ---------------------------------------------------------------
-    def put(self, rec: CallRecord) -> bool:
-        """Store a completed call in its own transaction; False if the key was already there."""
-        cur = self._db.execute(self._insert_call, tuple(getattr(rec, c) for c in _COLS))
+    def put(self, rec: CallRecord, *, replace_invalid: bool = False) -> bool:
+        """Store a completed call in its own transaction; False if the key was already there.
+
+        With ``replace_invalid`` a stored ``invalid`` row of the same key is replaced
+        (``--retry-invalid``); an ``ok`` row never is.
+        """
+        sql = self._replace_invalid if replace_invalid else self._insert_call
+        cur = self._db.execute(sql, tuple(getattr(rec, c) for c in _COLS))
         return cur.rowcount == 1
 
     def log_attempt(
@@ -154,9 +168,14 @@ class Cache:
         )
 
     # -- reads ----------------------------------------------------------------
-    def completed_keys(self, endpoint: str | None = None, template_hash: str | None = None) -> set[CallKey]:
+    def completed_keys(
+        self, endpoint: str | None = None, template_hash: str | None = None, status: str | None = None
+    ) -> set[CallKey]:
         sql = "SELECT endpoint, model, template_hash, unit_id, repeat FROM calls"
         cond, args = [], []
+        if status is not None:
+            cond.append("status = ?")
+            args.append(status)
         if endpoint is not None:
             cond.append("endpoint = ?")
             args.append(endpoint)
@@ -184,6 +203,22 @@ class Cache:
             args = hs
         sql += " ORDER BY endpoint, model, template_hash, unit_id, repeat"
         return [CallRecord(*r) for r in self._db.execute(sql, args)]
+
+    def failed_attempts(self, since: float = 0.0) -> list[tuple[str, str, int | None, int, str | None]]:
+        """Failed attempts logged at or after ``since`` (a ``time.time()``), grouped.
+
+        Rows ``(endpoint, outcome, http_status, count, latest detail)``.
+        """
+        rows = self._db.execute(
+            "SELECT endpoint, outcome, http_status, COUNT(*), MAX(id) FROM attempts WHERE at >= ?"
+            " GROUP BY endpoint, outcome, http_status ORDER BY endpoint, outcome, http_status",
+            (since,),
+        ).fetchall()
+        out = []
+        for ep, outcome, status, n, last in rows:
+            detail = self._db.execute("SELECT detail FROM attempts WHERE id = ?", (last,)).fetchone()[0]
+            out.append((ep, outcome, status, n, detail))
+        return out
 
     def count(self, table: str = "calls") -> int:
         if table not in ("calls", "attempts"):

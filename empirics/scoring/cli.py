@@ -6,51 +6,82 @@
 """
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
 
+def _error(message: object) -> None:
+    """Print ``error: ...`` to stderr, one unwrapped line per line of the message (whatever the terminal)."""
+    for line in str(message).splitlines() or [""]:
+        if line.strip():
+            typer.echo(f"error: {' '.join(line.split())}", err=True)
+
+
 def run_command(
     config: Path = typer.Argument(..., help="Run config YAML (see docs/scoring.md)."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Print the number of calls and a token estimate; send nothing."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the number of calls and a token estimate, check "
+                                 "that every key variable is set; send nothing."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    retry_invalid: bool = typer.Option(False, "--retry-invalid", help="Ask again the calls stored as invalid."),
+    encoding: Optional[str] = typer.Option(None, "--encoding", help="Encoding of an occupations CSV "
+                                           "(occupations.source: csv), e.g. utf-8, gbk, gb18030, latin-1."),
 ) -> None:
     """Score the configured occupations; resume from the cache; write tidy tables (Parquet and CSV)."""
-    from rich.console import Console
-
-    from .config import load_config
-    from .errors import EndpointError, ScoringError
+    from .config import load_config, missing_env_vars
+    from .errors import ConfigError, EndpointError, ScoringError
     from .pipeline import dry_run as do_dry_run
     from .pipeline import make_plan, write_outputs
     from .cache import Cache
-    from .runner import run_calls
+    from .runner import failure_summary, run_calls
 
-    console = Console(stderr=True)
     try:
         cfg = load_config(config)
+        if encoding is not None:
+            if cfg.occupations.source != "csv":
+                raise ConfigError(f"{config}: --encoding applies to occupations.source: csv, "
+                                  f"not {cfg.occupations.source!r}")
+            try:
+                codecs.lookup(encoding)
+            except LookupError:
+                raise ConfigError(f"--encoding: unknown encoding {encoding!r} (e.g. utf-8, gbk, gb18030, latin-1)"
+                                  ) from None
+            occ = cfg.occupations.model_copy(update={"encoding": encoding})
+            cfg = cfg.model_copy(update={"occupations": occ})
         plan = make_plan(cfg)
         if dry_run:
-            for line in do_dry_run(cfg, plan).lines():
+            for line in do_dry_run(cfg, plan, retry_invalid=retry_invalid).lines():
                 typer.echo(line)
+            missing = missing_env_vars(cfg)
+            if missing:
+                raise ConfigError("\n".join(missing))
             return
         code = 0
         with Cache(cfg.path(cfg.cache)) as cache:
             try:
                 stats = run_calls(plan.all_specs, cache, max_invalid_answers=cfg.max_invalid_answers,
-                                  seed=cfg.seed, progress=progress)
+                                  seed=cfg.seed, progress=progress, retry_invalid=retry_invalid)
             except EndpointError as exc:
-                console.print(f"error: {exc}", markup=False, highlight=False)
+                _error(exc)
                 stats, code = exc.stats, 1  # type: ignore[attr-defined]
             paths = write_outputs(cfg, plan, cache, stats)
+            summary = failure_summary(cache, stats)
     except ScoringError as exc:
-        console.print(f"error: {exc}", markup=False, highlight=False)
+        _error(exc)
         raise typer.Exit(2)
+    except OSError as exc:
+        _error(f"{getattr(exc, 'filename', None) or config}: {exc.strerror or exc}")
+        raise typer.Exit(2)
+    if retry_invalid:
+        typer.echo(f"re-asked {stats.retried_invalid} calls stored as invalid")
     typer.echo(
         f"planned {stats.planned}, cached {stats.cached}, ok {stats.ok}, invalid {stats.invalid}, "
         f"failed {stats.failed}, requests {stats.requests}, retries {stats.retries}, tokens {stats.total_tokens}"
     )
+    for line in summary:
+        typer.echo(line, err=True)
     typer.echo(f"wrote {len(paths)} files to {cfg.path(cfg.output_dir)}")
     if code or stats.failed:
         raise typer.Exit(1)
@@ -76,7 +107,7 @@ def build_app() -> typer.Typer:
         try:
             paths = export_cache(cache, out, fmt)
         except ScoringError as exc:
-            typer.echo(f"error: {exc}", err=True)
+            _error(exc)
             raise typer.Exit(2)
         for p in paths:
             typer.echo(str(p))

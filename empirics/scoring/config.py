@@ -3,11 +3,19 @@
 Errors name the file, the key and the violated condition, e.g.::
 
     runs/gpt4.yaml: endpoints.0.max_concurrency: Input should be greater than or equal to 1
+
+Secrets are named, never written: ``api_key_env`` and ``{env: NAME}`` values of
+``headers`` and ``query`` hold the *names* of environment variables, read when
+the endpoint is used (:func:`missing_env_vars` checks them all up front).
 """
 from __future__ import annotations
 
+import codecs
+import os
+import re
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -15,14 +23,36 @@ from .errors import ConfigError
 
 _NAME = r"^[A-Za-z0-9_.-]+$"
 _ENV = r"^[A-Za-z_][A-Za-z0-9_]*$"
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+#: Headers the runner sets itself.
+_RESERVED_HEADERS = {"content-type", "content-length", "host", "x-client-request-id", "transfer-encoding"}
 
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class FromEnv(_Frozen):
+    """A header or query value read from an environment variable at run time: ``{env: NAME}``.
+
+    ``prefix`` is put before the variable's value (e.g. ``"Token "``).
+    """
+
+    env: str = Field(pattern=_ENV)
+    prefix: str = ""
+
+
+Value = str | FromEnv
+
+
 class EndpointConfig(_Frozen):
-    """One OpenAI-compatible chat-completions endpoint."""
+    """One OpenAI-compatible chat-completions endpoint.
+
+    ``headers`` are sent with every request and ``query`` parameters are appended
+    to the request URL (Azure OpenAI: ``headers: {api-key: {env: AZURE_OPENAI_API_KEY}}``,
+    ``query: {api-version: "2024-10-21"}``).  A query string written into
+    ``base_url`` is moved into ``query``, so it always ends the final URL.
+    """
 
     name: str = Field(pattern=_NAME)
     base_url: str
@@ -39,13 +69,64 @@ class EndpointConfig(_Frozen):
     json_mode: bool = False
     use_env_proxy: bool = False
     extra_body: dict[str, Any] = Field(default_factory=dict)
+    headers: dict[str, Value] = Field(default_factory=dict)
+    query: dict[str, Value] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_query(cls, data: Any) -> Any:
+        """Move a query string written into ``base_url`` (``...?api-version=X``) into ``query``."""
+        if isinstance(data, dict) and isinstance(data.get("base_url"), str) and "?" in data["base_url"]:
+            parts = urlsplit(data["base_url"])
+            pairs = parse_qsl(parts.query, keep_blank_values=True)
+            query = data.get("query") or {}
+            if not isinstance(query, dict):
+                return data  # reported by field validation
+            clash = sorted({k for k, _ in pairs} & set(query))
+            if clash:
+                raise ValueError(f"query parameter {clash[0]!r} given both in base_url and in query")
+            data = {**data, "base_url": urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")),
+                    "query": {**dict(pairs), **query}}
+        return data
 
     @field_validator("base_url")
     @classmethod
     def _url(cls, v: str) -> str:
         if not v.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
+        if "#" in v:
+            raise ValueError("must not contain a fragment ('#')")
         return v.rstrip("/")
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, v: dict[str, Value]) -> dict[str, Value]:
+        for name, value in v.items():
+            if not _HEADER_NAME.match(name):
+                raise ValueError(f"{name!r} is not a valid header name")
+            if name.lower() in _RESERVED_HEADERS:
+                raise ValueError(f"{name!r} is set by the runner and cannot be configured")
+            text = value if isinstance(value, str) else value.prefix
+            if "\r" in text or "\n" in text:
+                raise ValueError(f"value of {name!r} must not contain line breaks")
+        return v
+
+    @model_validator(mode="after")
+    def _auth_once(self) -> "EndpointConfig":
+        if self.api_key_env is not None and any(k.lower() == "authorization" for k in self.headers):
+            raise ValueError("give either api_key_env or an Authorization header, not both")
+        return self
+
+    def env_vars(self) -> list[tuple[str, str]]:
+        """``(key path, variable name)`` of every environment variable this endpoint reads."""
+        out = []
+        if self.api_key_env is not None:
+            out.append(("api_key_env", self.api_key_env))
+        for kind, values in (("headers", self.headers), ("query", self.query)):
+            for name, value in values.items():
+                if isinstance(value, FromEnv):
+                    out.append((f"{kind}.{name}.env", value.env))
+        return out
 
     @field_validator("extra_body")
     @classmethod
@@ -67,6 +148,16 @@ class OccupationSource(_Frozen):
     exclude_large_groups: list[str] = Field(default_factory=list)
     codes: list[str] | None = None
     limit: int | None = Field(None, ge=1)
+    encoding: str = "utf-8"
+
+    @field_validator("encoding")
+    @classmethod
+    def _encoding(cls, v: str) -> str:
+        try:
+            codecs.lookup(v)
+        except LookupError:
+            raise ValueError(f"unknown encoding {v!r} (e.g. utf-8, gbk, gb18030, latin-1)") from None
+        return v
 
     @field_validator("exclude_large_groups", mode="before")
     @classmethod
@@ -101,6 +192,7 @@ class RunConfig(_Frozen):
     composite: CompositeConfig | None = None
     seed: int = 0
     base_dir: str = "."
+    endpoints_file: str | None = None
 
     @field_validator("endpoints")
     @classmethod
@@ -138,10 +230,17 @@ def _read_yaml(path: Path) -> Any:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes().count(b"\n", 0, exc.start) + 1
+        raise ConfigError(f"{path}: line {line}: not valid UTF-8 (byte 0x{exc.object[exc.start]:02x})") from None
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        # one line: "FILE: line L, column C: not valid YAML: PROBLEM"
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{path}: {where}not valid YAML: {' '.join(str(problem).split())}") from None
 
 
 def load_endpoints(path: str | Path) -> list[EndpointConfig]:
@@ -163,6 +262,22 @@ def load_endpoints(path: str | Path) -> list[EndpointConfig]:
     return out
 
 
+def missing_env_vars(cfg: "RunConfig") -> list[str]:
+    """Located errors, one per environment variable that an endpoint names but that is unset or empty.
+
+    Each names the file that lists the endpoints (the endpoints file, or the run config),
+    the key, the endpoint and the variable; values are never read into the message.
+    """
+    where = cfg.endpoints_file or "(endpoints)"
+    out = []
+    for i, ep in enumerate(cfg.endpoints):
+        for loc, var in ep.env_vars():
+            if not os.environ.get(var):
+                out.append(f"{where}: endpoints.{i}.{loc}: environment variable {var} is not set or empty"
+                           f" (endpoint {ep.name!r})")
+    return out
+
+
 def load_config(path: str | Path) -> RunConfig:
     """Read a run config; ``endpoints`` may be an inline list or the path of an endpoints file."""
     path = Path(path)
@@ -171,13 +286,17 @@ def load_config(path: str | Path) -> RunConfig:
         raise ConfigError(f"{path}: (top level): must be a mapping")
     data = dict(data)
     base = path.resolve().parent
-    if "base_dir" in data:
-        raise ConfigError(f"{path}: base_dir: set from the file's location, not configurable")
+    for key in ("base_dir", "endpoints_file"):
+        if key in data:
+            raise ConfigError(f"{path}: {key}: set from the file's location, not configurable")
     data["base_dir"] = str(base)
     eps = data.get("endpoints")
     if isinstance(eps, str):
         ep_path = Path(eps) if Path(eps).is_absolute() else base / eps
         data["endpoints"] = [e.model_dump() for e in load_endpoints(ep_path)]
+        data["endpoints_file"] = str(ep_path)
+    else:
+        data["endpoints_file"] = str(path)
     try:
         return RunConfig.model_validate(data)
     except ValidationError as exc:

@@ -22,5 +22,13 @@ class AnswerParseError(ScoringError):
     """A model answer does not follow the requested structure."""
 
 
+class MalformedResponseError(AnswerParseError):
+    """A response body is not a chat completion (not JSON, truncated, no choices, no message content).
+
+    This is a transport failure, retried like a 5xx; only a well-formed completion whose
+    text breaks the rubric is an invalid answer.
+    """
+
+
 class EndpointError(ScoringError):
     """An endpoint request failed in a way that retrying will not fix."""

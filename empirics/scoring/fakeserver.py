@@ -6,9 +6,14 @@ keys and allowed labels are read from the JSON example at the end of the system
 prompt (``{"KEY": "A|B|C", "KEY2": ...}`` or ``{"KEY": <number ...>, ...}``)
 and the label is chosen by a hash of the model, the user prompt and the
 ``seed`` field.  Faults can be injected per call (per ``X-Client-Request-Id``):
-``429``, ``500``, ``hang``, ``malformed``, ``truncated``, ``bad_label``,
-``prose`` and ``echo_auth`` (a valid answer whose rationale repeats the
-``Authorization`` header, as a misbehaving proxy might).  Every request is recorded.
+``429``, ``500``, ``hang``, ``malformed`` (an HTML 200 body), ``truncated``
+(half a 200 body), ``cut`` (a 200 whose body breaks off: the connection closes
+before ``Content-Length`` bytes), ``empty_choices``, ``no_content`` (a message
+with ``content: null``), ``bad_label``, ``prose`` and ``echo_auth`` (a valid
+answer whose rationale repeats the ``Authorization`` header, as a misbehaving
+proxy might).  Every request is recorded with its path (query string included)
+and headers.  ``key_header`` names the header that must carry ``api_key``
+(``authorization``: ``Bearer KEY``; any other, e.g. Azure's ``api-key``: ``KEY``).
 
 Run standalone with ``python -m empirics.scoring.fakeserver --port 8099``.
 """
@@ -24,7 +29,8 @@ from dataclasses import dataclass, field
 
 _EXAMPLE_CHOICE = re.compile(r'\{"([^"]+)": "([A-Za-z0-9|]+)", "([^"]+)": "[^"]*"\}')
 _EXAMPLE_NUMBER = re.compile(r'\{"([^"]+)": <[^>]*>, "([^"]+)": "[^"]*"\}')
-FAULT_KINDS = ("429", "500", "hang", "malformed", "truncated", "bad_label", "prose", "echo_auth")
+FAULT_KINDS = ("429", "500", "hang", "malformed", "truncated", "cut", "empty_choices", "no_content", "bad_label",
+               "prose", "echo_auth")
 
 
 @dataclass(frozen=True)
@@ -47,11 +53,14 @@ class RequestLog:
     fault: str | None
     authorized: bool
     at: float
+    path: str = ""
+    headers: dict[str, str] = field(default_factory=dict)  # names lower-cased
 
 
 @dataclass
 class FakeOpenAIServer:
     api_key: str | None = None
+    key_header: str = "authorization"
     latency_s: float = 0.0
     hang_s: float = 30.0
     faults: list[Fault] = field(default_factory=list)
@@ -156,12 +165,16 @@ class FakeOpenAIServer:
                 if status is None:  # hang: keep the connection silent, then drop it
                     writer.close()
                     return
+                length = extra.pop("Content-Length", len(payload))
                 hdrs = "".join(f"{k}: {v}\r\n" for k, v in extra.items())
                 writer.write(
                     f"HTTP/1.1 {status} {'OK' if status == 200 else 'ERR'}\r\nContent-Type: application/json\r\n"
-                    f"Content-Length: {len(payload)}\r\n{hdrs}\r\n".encode() + payload
+                    f"Content-Length: {length}\r\n{hdrs}\r\n".encode() + payload
                 )
                 await writer.drain()
+                if length != len(payload):  # cut: the body breaks off
+                    writer.close()
+                    return
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError, ValueError):
             pass
         except asyncio.CancelledError:
@@ -180,18 +193,20 @@ class FakeOpenAIServer:
                 seq.extend([f.kind] * f.times)
         return seq[n] if n < len(seq) else None
 
-    def _record(self, rid: str, status: int, fault: str | None, authorized: bool) -> None:
+    def _record(self, req: tuple[str, dict], rid: str, status: int, fault: str | None, authorized: bool) -> None:
         with self._lock:
-            self.log.append(RequestLog(rid, status, fault, authorized, time.time()))
+            self.log.append(RequestLog(rid, status, fault, authorized, time.time(), req[0], dict(req[1])))
 
     async def _respond(self, method: str, path: str, headers: dict, body: bytes):
         rid = headers.get("x-client-request-id", "")
-        authorized = self.api_key is None or headers.get("authorization") == f"Bearer {self.api_key}"
-        if method != "POST" or not path.endswith("/chat/completions"):
-            self._record(rid, 404, None, authorized)
+        seen = (path, headers)
+        expected = f"Bearer {self.api_key}" if self.key_header.lower() == "authorization" else self.api_key
+        authorized = self.api_key is None or headers.get(self.key_header.lower()) == expected
+        if method != "POST" or not path.split("?", 1)[0].endswith("/chat/completions"):
+            self._record(seen, rid, 404, None, authorized)
             return 404, b'{"error": {"message": "not found"}}', {}
         if not authorized:
-            self._record(rid, 401, None, authorized)
+            self._record(seen, rid, 401, None, authorized)
             return 401, b'{"error": {"message": "invalid api key"}}', {}
         req = json.loads(body)
         messages = req["messages"]
@@ -201,13 +216,13 @@ class FakeOpenAIServer:
         if self.latency_s:
             await asyncio.sleep(self.latency_s)
         if fault == "429":
-            self._record(rid, 429, fault, authorized)
+            self._record(seen, rid, 429, fault, authorized)
             return 429, b'{"error": {"message": "rate limited"}}', {"Retry-After": "0"}
         if fault == "500":
-            self._record(rid, 500, fault, authorized)
+            self._record(seen, rid, 500, fault, authorized)
             return 500, b'{"error": {"message": "internal error"}}', {}
         if fault == "hang":
-            self._record(rid, 0, fault, authorized)
+            self._record(seen, rid, 0, fault, authorized)
             await asyncio.sleep(self.hang_s)
             return None, b"", {}
         content = self.answer(req.get("model", ""), system, user, req.get("seed"))
@@ -231,13 +246,21 @@ class FakeOpenAIServer:
                 "total_tokens": len(system) + len(user) + len(content),
             },
         }
+        if fault == "empty_choices":
+            completion["choices"] = []
+        elif fault == "no_content":
+            completion["choices"][0]["message"]["content"] = None
         data = json.dumps(completion, ensure_ascii=False).encode()
+        extra: dict[str, object] = {}
         if fault == "malformed":
             data = b"<html><body>Bad gateway</body></html>"
         elif fault == "truncated":
             data = data[: len(data) // 2]
-        self._record(rid, 200, fault, authorized)
-        return 200, data, {}
+        elif fault == "cut":
+            extra["Content-Length"] = len(data)
+            data = data[: len(data) // 2]
+        self._record(seen, rid, 200, fault, authorized)
+        return 200, data, extra
 
     @staticmethod
     def answer(model: str, system: str, user: str, seed=None) -> str:

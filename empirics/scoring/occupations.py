@@ -7,6 +7,7 @@ occupation (see :func:`iter_units`).
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -167,12 +168,84 @@ def _strip_markers(name: str) -> tuple[str, bool, bool]:
     return name[: m.start()].rstrip(), "S" in mark, "L" in mark
 
 
-def _read_csv(path: Path | str, source: str) -> list[dict[str, str]]:
+def guess_encoding(raw: bytes) -> str:
+    """The likely encoding of bytes that are not UTF-8: ``utf-16``, ``gbk`` or ``latin-1``.
+
+    GBK (and GB18030) text decodes as such, with its non-ASCII bytes in pairs that
+    stand between punctuation, digits, spaces or other Chinese characters.  In
+    Latin-1 / Windows-1252 text a run of non-ASCII bytes is mostly an accented
+    letter or two inside a word: an odd-length run, or one with ASCII letters on
+    both sides.  A guess, named as such in error messages.
+    """
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
     try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            return list(csv.DictReader(fh))
+        raw.decode("gb18030")
+    except UnicodeDecodeError:
+        return "latin-1"
+    runs = list(re.finditer(rb"[\x80-\xff]+", raw))
+    if not runs:
+        return "latin-1"
+
+    def latin_like(m: re.Match) -> bool:
+        before = raw[m.start() - 1: m.start()]
+        after = raw[m.end(): m.end() + 1]
+        return len(m.group()) % 2 == 1 or (before.isalpha() and after.isalpha())
+
+    return "latin-1" if 2 * sum(map(latin_like, runs)) > len(runs) else "gbk"
+
+
+def _decode(raw: bytes, source: str, encoding: str) -> str:
+    enc = "utf-8-sig" if encoding.replace("_", "-").lower() in ("utf-8", "utf8") else encoding
+    try:
+        return raw.decode(enc)
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        line_start = raw.rfind(b"\n", 0, exc.start) + 1
+        col = len(raw[line_start: exc.start].decode(enc, errors="replace")) + 1
+        guess = guess_encoding(raw)
+        hint = (f"; the file looks {guess}-encoded: read it with encoding {guess} (--encoding {guess},"
+                f" or occupations.encoding in the run config)" if guess != encoding else "")
+        raise DataError(f"{source}: line {line}, column {col}: not valid {encoding}"
+                        f" (byte 0x{raw[exc.start]:02x}){hint}") from None
+    except LookupError:
+        raise DataError(f"{source}: unknown encoding {encoding!r}") from None
+
+
+def _read_rows(
+    path: Path | str, source: str, encoding: str = "utf-8"
+) -> tuple[list[str], list[dict[str, str]], list[int]]:
+    """A CSV's header, its data rows as dicts, and the line each row starts on (blank lines skipped).
+
+    Undecodable bytes and unreadable rows raise :class:`DataError` with the line.
+    """
+    try:
+        raw = Path(path).read_bytes()
     except OSError as exc:
-        raise DataError(f"{source}: cannot read: {exc}") from exc
+        raise DataError(f"{source}: cannot read: {exc.strerror or exc}") from None
+    text = _decode(raw, source, encoding)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows: list[dict[str, str]] = []
+    lines: list[int] = []
+    header: list[str] | None = None
+    prev = 0
+    try:
+        for rec in reader:
+            start, prev = prev + 1, reader.line_num
+            if not rec:
+                continue
+            if header is None:
+                header = rec
+                continue
+            rows.append(dict(zip(header, rec + [""] * (len(header) - len(rec)))))
+            lines.append(start)
+    except csv.Error as exc:
+        raise DataError(f"{source}: line {reader.line_num}: not a readable CSV row: {exc}") from None
+    return header or [], rows, lines
+
+
+def _read_csv(path: Path | str, source: str, encoding: str = "utf-8") -> list[dict[str, str]]:
+    return _read_rows(path, source, encoding)[1]
 
 
 def _ocd_paths() -> tuple[Path, Path]:
@@ -189,7 +262,7 @@ def load_ocd2022(csco_path: Path | str | None = None, draft_path: Path | str | N
     default_csco, default_draft = _ocd_paths()
     csco_path = Path(csco_path or default_csco)
     draft_path = Path(draft_path or default_draft)
-    rows = _read_csv(csco_path, str(csco_path))
+    _, rows, line_nos = _read_rows(csco_path, str(csco_path))
     draft = _read_csv(draft_path, str(draft_path))
     defects: list[Defect] = []
 
@@ -200,7 +273,7 @@ def load_ocd2022(csco_path: Path | str | None = None, draft_path: Path | str | N
     # 1. exact duplicates are dropped; conflicting duplicates at one level are an error.
     seen: dict[tuple[str, str], dict[str, str]] = {}
     unique: list[dict[str, str]] = []
-    for i, r in enumerate(rows, start=2):
+    for i, r in zip(line_nos, rows):
         code = r["code"].strip()
         if not _CODE_RE.match(code):
             raise DataError(f"{csco_path}: line {i}: code {code!r} is not of the form d-dd-dd-dd")
@@ -307,6 +380,7 @@ def load_csv_table(
     core_values: Iterable[str] = ("core",),
     core_weight: float = 2.0,
     other_weight: float = 1.0,
+    encoding: str = "utf-8",
 ) -> OccupationTable:
     """Load occupations from a CSV with named columns.
 
@@ -315,7 +389,10 @@ def load_csv_table(
     a numbered list in one cell) or ``task`` (one row per task, rows of one
     occupation share the code), with an optional ``task_type`` whose values in
     ``core_values`` (case-insensitive) mark core tasks, e.g. O*NET's
-    ``Task Type`` = ``Core`` / ``Supplemental``.
+    ``Task Type`` = ``Core`` / ``Supplemental``.  The file is read as
+    ``encoding`` (UTF-8 by default, with or without a BOM); bytes that do not
+    decode raise :class:`DataError` with their line and the likely encoding.
+    Error lines are the file's own line numbers.
     """
     path = Path(path)
     roles = {"code", "title", "definition", "tasks", "task", "task_type"}
@@ -327,20 +404,21 @@ def load_csv_table(
             raise DataError(f"{path}: column role {req!r} is required")
     if "tasks" in columns and "task" in columns:
         raise DataError(f"{path}: give either the 'tasks' or the 'task' column role, not both")
-    rows = _read_csv(path, str(path))
+    header, rows, line_nos = _read_rows(path, str(path), encoding)
     if not rows:
         raise DataError(f"{path}: no data rows")
     for role, col in columns.items():
-        if col not in rows[0]:
-            raise DataError(f"{path}: column {col!r} (role {role!r}) not in header {list(rows[0])}")
+        if col not in header:
+            raise DataError(f"{path}: column {col!r} (role {role!r}) not in header {header}")
     core_set = {v.strip().lower() for v in core_values}
     order: list[str] = []
     acc: dict[str, dict] = {}
-    for i, r in enumerate(rows, start=2):
+    for i, r in zip(line_nos, rows):
         code = (r[columns["code"]] or "").strip()
         title = (r[columns["title"]] or "").strip()
         if not code or not title:
-            raise DataError(f"{path}: line {i}: empty code or title")
+            role = "code" if not code else "title"
+            raise DataError(f"{path}: line {i}: empty {role} (column {columns[role]!r})")
         entry = acc.get(code)
         if entry is None:
             entry = {"title": title, "definition": "", "tasks": []}

@@ -6,6 +6,8 @@ single Markdown code fence around the object is tolerated; nothing else is.
 Labels are compared after Unicode NFKC normalisation (so full-width ``Ｅ１``
 reads as ``E1``) and upper-casing.  Anything else raises
 :class:`~empirics.scoring.errors.AnswerParseError`; nothing defaults to E0.
+A response body that is not a chat completion at all raises its subclass
+:class:`~empirics.scoring.errors.MalformedResponseError` (a transport failure).
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from .errors import AnswerParseError
+from .errors import AnswerParseError, MalformedResponseError
 from .templates import RubricTemplate
 
 MAX_RATIONALE_CHARS = 2000
@@ -58,19 +60,19 @@ def _loads(text: str):
 
 
 def parse_completion(body: bytes | str) -> Completion:
-    """Read an OpenAI chat-completions response body; raise AnswerParseError if it is not one."""
+    """Read an OpenAI chat-completions response body; raise MalformedResponseError if it is not one."""
     try:
         data = _loads(body.decode("utf-8") if isinstance(body, bytes) else body)
     except (UnicodeDecodeError, ValueError) as exc:
-        raise AnswerParseError(f"response body is not JSON: {exc}") from None
+        raise MalformedResponseError(f"response body is not JSON: {exc}") from None
     if not isinstance(data, dict):
-        raise AnswerParseError("response body is not a JSON object")
+        raise MalformedResponseError("response body is not a JSON object")
     choices = data.get("choices")
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-        raise AnswerParseError("response has no choices")
+        raise MalformedResponseError("response has no choices")
     message = choices[0].get("message")
     if not isinstance(message, dict) or not isinstance(message.get("content"), str):
-        raise AnswerParseError("response choice has no message content")
+        raise MalformedResponseError("response choice has no message content")
     usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
 
     def _int(key: str) -> int:

@@ -39,7 +39,7 @@ def load_table(cfg: RunConfig) -> OccupationTable:
         table = load_ocd2022()
     else:
         table = load_csv_table(cfg.path(src.path or ""), src.columns, core_values=src.core_values,
-                               core_weight=src.core_weight, other_weight=src.other_weight)
+                               core_weight=src.core_weight, other_weight=src.other_weight, encoding=src.encoding)
     return table.select(exclude_large_groups=src.exclude_large_groups, codes=src.codes, limit=src.limit)
 
 
@@ -82,10 +82,12 @@ class DryRun:
     prompt_tokens: int
     completion_tokens: int
     per_endpoint: dict[str, dict[str, int]]
+    retry_invalid: int = 0
 
     def lines(self) -> list[str]:
         out = [
-            f"calls planned: {self.calls}  already cached: {self.cached}  to send: {self.to_send}",
+            f"calls planned: {self.calls}  already cached: {self.cached}  to send: {self.to_send}"
+            + (f" (of them {self.retry_invalid} stored as invalid, to be asked again)" if self.retry_invalid else ""),
             f"estimated tokens to send: ~{self.prompt_tokens + self.completion_tokens:,} "
             f"(prompt ~{self.prompt_tokens:,}, completion ~{self.completion_tokens:,})",
         ]
@@ -94,14 +96,21 @@ class DryRun:
         return out
 
 
-def dry_run(cfg: RunConfig, plan: Plan | None = None) -> DryRun:
-    """Count calls and estimate tokens without sending anything (reads the cache if it exists)."""
+def dry_run(cfg: RunConfig, plan: Plan | None = None, *, retry_invalid: bool = False) -> DryRun:
+    """Count calls and estimate tokens without sending anything (reads the cache if it exists).
+
+    With ``retry_invalid`` the calls stored as invalid count as calls to send.
+    """
     plan = plan or make_plan(cfg)
     cache_path = cfg.path(cfg.cache)
     done: set = set()
+    invalid: set = set()
     if cache_path.is_file():
         with Cache(cache_path) as cache:
             done = cache.completed_keys()
+            if retry_invalid:
+                invalid = cache.completed_keys(status="invalid")
+                done -= invalid
     ptoks: dict[tuple[str, str], int] = {}
     per_ep: dict[str, dict[str, int]] = {e.name: {"to_send": 0, "tokens": 0} for e in cfg.endpoints}
     prompt = completion = cached = 0
@@ -118,18 +127,21 @@ def dry_run(cfg: RunConfig, plan: Plan | None = None) -> DryRun:
         per_ep[s.endpoint.name]["to_send"] += 1
         per_ep[s.endpoint.name]["tokens"] += ptoks[pk] + c
     n = len(plan.all_specs)
-    return DryRun(n, cached, n - cached, prompt, completion, per_ep)
+    n_invalid = sum(1 for s in plan.all_specs if s.key in invalid)
+    return DryRun(n, cached, n - cached, prompt, completion, per_ep, n_invalid)
 
 
-def run(cfg: RunConfig, *, progress: bool = False, write: bool = True) -> tuple[RunStats, list[Path]]:
-    """Send the missing calls, then (if ``write``) write the score tables.
+def run(cfg: RunConfig, *, progress: bool = False, write: bool = True,
+        retry_invalid: bool = False) -> tuple[RunStats, list[Path]]:
+    """Send the missing calls (and, with ``retry_invalid``, those stored as invalid), then
+    (if ``write``) write the score tables.
 
     Returns the run's statistics and the files written.
     """
     plan = make_plan(cfg)
     with Cache(cfg.path(cfg.cache)) as cache:
         stats = run_calls(plan.all_specs, cache, max_invalid_answers=cfg.max_invalid_answers, seed=cfg.seed,
-                          progress=progress)
+                          progress=progress, retry_invalid=retry_invalid)
         paths = write_outputs(cfg, plan, cache, stats) if write else []
     return stats, paths
 
@@ -188,8 +200,10 @@ def write_outputs(cfg: RunConfig, plan: Plan, cache: Cache, stats: RunStats | No
         "granularity": cfg.granularity,
         "repeats": cfg.repeats,
         "weights": cfg.weights,
+        # no key, header or query values: only the names (and the variables they come from)
         "endpoints": [{"name": e.name, "model": e.model, "base_url": e.base_url, "temperature": e.temperature,
-                       "api_key_env": e.api_key_env} for e in cfg.endpoints],
+                       "api_key_env": e.api_key_env, "headers": sorted(e.headers), "query": sorted(e.query),
+                       "env_vars": sorted({v for _, v in e.env_vars()})} for e in cfg.endpoints],
         "n_units": len(plan.units),
         "stats": stats.as_dict() if stats is not None else None,
     }

@@ -68,7 +68,7 @@ def test_run_writes_tidy_tables_and_never_the_key(server, tmp_path):
     # one failed attempt per call of the two faulty occupations: 2 x 2 endpoints x (4 + 2 composite) repeats
     attempts = pd.read_csv(tmp_path / "exp" / "cache_attempts.csv")
     assert len(attempts) == 2 * 2 * (4 + 2)
-    assert sorted(set(attempts.outcome)) == ["http_429", "invalid_answer"]
+    assert sorted(set(attempts.outcome)) == ["http_429", "malformed_response"]  # a truncated body is not an answer
 
     rerun = runner.invoke(APP, ["run", str(cfg), "--no-progress"])
     assert "cached 60, ok 0" in rerun.output and "requests 0" in rerun.output
@@ -118,3 +118,23 @@ def test_bench_runs_and_reports_every_level():
 
     lines = run_benchmark(calls=60, concurrency=[1, 8], hit_calls=200)
     assert len(lines) == 4 and "concurrency   8: raw" in lines[2] and lines[3].startswith("cache hit:")
+
+
+def test_gbk_occupations_csv_is_a_located_one_line_error(server, tmp_path):
+    from .test_occupations import GBK_CSV
+
+    (tmp_path / "occ.csv").write_bytes(GBK_CSV.encode("gbk"))
+    cfg = write_config(tmp_path, [endpoint(server)], repeats=1, occupations={
+        "source": "csv", "path": "occ.csv", "columns": {"code": "code", "title": "title", "tasks": "tasks"}})
+    res = runner.invoke(APP, ["run", str(cfg), "--dry-run"])
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert res.stderr.splitlines() == [
+        f"error: {tmp_path / 'occ.csv'}: line 2, column 5: not valid utf-8 (byte 0xc8); the file looks gbk-encoded:"
+        " read it with encoding gbk (--encoding gbk, or occupations.encoding in the run config)"]
+    res = runner.invoke(APP, ["run", str(cfg), "--dry-run", "--encoding", "gbk"])
+    assert res.exit_code == 0 and "calls planned: 2" in res.stdout
+    res = runner.invoke(APP, ["run", str(cfg), "--dry-run", "--encoding", "klingon"])
+    assert res.exit_code == 2 and res.stderr.startswith("error: --encoding: unknown encoding 'klingon'")
+    ocd = write_config(tmp_path, [endpoint(server)], repeats=1)
+    res = runner.invoke(APP, ["run", str(ocd), "--dry-run", "--encoding", "gbk"])
+    assert res.exit_code == 2 and "--encoding applies to occupations.source: csv" in res.stderr

@@ -32,8 +32,11 @@ def test_defaults_follow_the_paper(tmp_path):
 def test_example_endpoints_file_loads_and_has_no_keys():
     path = Path(str(resources.files("empirics.scoring") / "endpoints.example.yaml"))
     eps = load_endpoints(path)
-    assert [e.name for e in eps] == ["gpt4", "glm", "internlm", "local"]
-    assert eps[0].api_key_env == "OPENAI_API_KEY" and eps[3].api_key_env is None
+    assert [e.name for e in eps] == ["gpt4", "glm", "internlm", "azure", "local"]
+    assert eps[0].api_key_env == "OPENAI_API_KEY" and eps[4].api_key_env is None
+    azure = eps[3]
+    assert azure.api_key_env is None and azure.headers["api-key"].env == "AZURE_OPENAI_API_KEY"
+    assert "api-version" in azure.query and "?" not in azure.base_url
 
 
 def test_endpoints_from_a_file(tmp_path):
@@ -78,7 +81,7 @@ def test_errors_in_an_endpoints_file_name_that_file(tmp_path):
 
 
 def test_bad_yaml_and_top_level(tmp_path):
-    with pytest.raises(ConfigError, match="run.yaml: not valid YAML"):
+    with pytest.raises(ConfigError, match=r"run.yaml: line 2, column 1: not valid YAML: expected the node content"):
         load_config(_write(tmp_path, "endpoints: [\n"))
     with pytest.raises(ConfigError, match=r"run.yaml: \(top level\): must be a mapping"):
         load_config(_write(tmp_path, "- 1\n"))

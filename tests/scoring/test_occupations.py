@@ -133,3 +133,41 @@ def test_csv_table_errors_name_file_and_column(tmp_path):
     q = _write(tmp_path, "code,title\nA,x\nA,y\n", "two.csv")
     with pytest.raises(DataError, match=r"two\.csv: line 3: code 'A' has two titles"):
         load_csv_table(q, {"code": "code", "title": "title"})
+
+
+GBK_CSV = "code,title,tasks\nA-1,软件工程师,1.编写代码 2.测试\nA-2,数据录入员,1.录入数据\n"
+
+
+def test_non_utf8_csv_names_the_line_and_the_likely_encoding(tmp_path):
+    roles = {"code": "code", "title": "title", "tasks": "tasks"}
+    p = tmp_path / "gbk.csv"
+    p.write_bytes(GBK_CSV.encode("gbk"))
+    with pytest.raises(DataError, match=r"gbk\.csv: line 2, column 5: not valid utf-8 \(byte 0xc8\); the file looks "
+                                        r"gbk-encoded: read it with encoding gbk \(--encoding gbk"):
+        load_csv_table(p, roles)
+    t = load_csv_table(p, roles, encoding="gbk")
+    assert t.codes() == ["A-1", "A-2"] and t["A-1"].title == "软件工程师" and len(t["A-1"].tasks) == 2
+    assert load_csv_table(p, roles, encoding="gb18030")["A-2"].title == "数据录入员"
+    q = tmp_path / "latin.csv"
+    q.write_bytes("code,title\n11-1011,Chief Executives\n27-2011,Acteur de théâtre\n".encode("latin-1"))
+    with pytest.raises(DataError, match=r"latin\.csv: line 3, column 21: not valid utf-8 \(byte 0xe9\); the file "
+                                        r"looks latin-1-encoded"):
+        load_csv_table(q, {"code": "code", "title": "title"})
+    assert load_csv_table(q, {"code": "code", "title": "title"}, encoding="latin-1")["27-2011"].title == \
+        "Acteur de théâtre"
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(GBK_CSV.encode("utf-8-sig"))
+    assert load_csv_table(bom, roles).codes() == ["A-1", "A-2"]
+
+
+@pytest.mark.parametrize("text,line", [
+    ("code,title\nA,x\n,,\nB,y\n", 3),
+    ("code,title\n\nA,x\n\n,,\n", 5),  # blank lines count
+    ('code,title,tasks\nA,x,"1.one\n2.two"\n,,\n', 4),  # so do the lines of a quoted cell
+    ("code,title\nA,x\nB,\n", 3),
+])
+def test_empty_row_is_reported_at_its_own_line(tmp_path, text, line):
+    p = _write(tmp_path, text)
+    role = "title" if text.endswith("B,\n") else "code"
+    with pytest.raises(DataError, match=rf"t\.csv: line {line}: empty {role} \(column '{role}'\)$"):
+        load_csv_table(p, {"code": "code", "title": "title"})

@@ -78,7 +78,7 @@ def test_exhausted_retries_fail_then_resume_without_double_counting(server, unit
     assert len(ok_served) == 10 and set(ok_served.values()) == {1}
 
 
-@pytest.mark.parametrize("kind", ["malformed", "truncated", "bad_label", "prose"])
+@pytest.mark.parametrize("kind", ["bad_label", "prose"])
 def test_unparseable_answers_are_retried_then_recorded(server, units, tmp_path, kind):
     server.faults = [Fault(kind, 1, match="土壤"), Fault(kind, 5, match="文物修复师")]
     specs = plan_calls([ep(server)], TPL, units, 2)
@@ -94,8 +94,34 @@ def test_unparseable_answers_are_retried_then_recorded(server, units, tmp_path, 
         assert soil.label == expected_label("m-a", TPL.render(units[1]))
         att = cache.frame("attempts")
         assert (att.outcome == "invalid_answer").sum() == 8 and att.raw_response.notna().all()
-        # an invalid call is completed: a rerun does not ask again
+        # an invalid call is completed: a rerun does not ask again...
         assert run_calls(specs, cache).requests == 0
+        # ...unless asked to: --retry-invalid re-asks exactly the invalid calls and replaces their rows
+        # (each has 2 of its 5 bad answers left, then answers well)
+        again = run_calls(specs, cache, retry_invalid=True)
+        assert (again.retried_invalid, again.cached, again.requests, again.ok, again.invalid) == (2, 8, 6, 2, 0)
+        assert {r.status for r in cache.records()} == {"ok"} and cache.count("calls") == 10
+        assert run_calls(specs, cache, retry_invalid=True).requests == 0
+
+
+@pytest.mark.parametrize("kind", ["malformed", "truncated", "cut", "empty_choices", "no_content"])
+def test_malformed_responses_are_transport_failures(server, units, tmp_path, kind):
+    """A broken 200 body is retried like a 5xx (same backoff budget), never counted or stored as invalid."""
+    server.faults = [Fault(kind, 1, match="土壤"), Fault(kind, 5, match="文物修复师")]
+    specs = plan_calls([ep(server, max_retries=4)], TPL, units, 2)
+    with Cache(tmp_path / "c.sqlite") as cache:
+        st = run_calls(specs, cache, max_invalid_answers=1)
+        # 5 faults exceed 4 retries: failed, not stored, asked again by the next run
+        assert (st.ok, st.invalid, st.failed, st.invalid_answers) == (8, 0, 2, 0)
+        assert st.retries == 2 * 1 + 2 * 4 and st.requests == 8 + 2 + 2 * 5
+        assert cache.count("calls") == 8 and {r.status for r in cache.records()} == {"ok"}
+        soil = {r.unit_id: r for r in cache.records() if r.repeat == 0}["2-03-01-00"]
+        assert soil.attempts == 2 and soil.invalid_answers == 0
+        att = cache.frame("attempts")
+        assert set(att.outcome) == {"malformed_response"} and len(att) == 2 * 1 + 2 * 5
+        rerun = run_calls(specs, cache, max_invalid_answers=1)
+        assert (rerun.cached, rerun.ok, rerun.requests) == (8, 2, 2)
+    assert len(server.served_ok()) == 10
 
 
 def test_wrong_key_stops_the_endpoint(server, units, tmp_path, monkeypatch):
