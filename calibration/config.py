@@ -131,12 +131,10 @@ class CalibrationConfig:
 
 
 def load_config(path: str | Path) -> CalibrationConfig:
+    from simulator.yamlmap import read_text
+
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CalibrationError(f"cannot read calibration config: {exc.strerror}", file=str(path)) from exc
-    return parse_config(text, source=str(path), base=path.parent)
+    return parse_config(read_text(path, CalibrationError, "calibration config"), source=str(path), base=path.parent)
 
 
 def parse_config(text: str, *, source: str | None = None, base: Path | None = None) -> CalibrationConfig:

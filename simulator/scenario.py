@@ -204,12 +204,9 @@ def _kind(tech) -> str:
 # ----------------------------------------------------------------------------- loading
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError(f"cannot read scenario: {exc.strerror}", file=str(path)) from exc
-    return parse_scenario(text, source=str(path))
+    from .yamlmap import read_text
+
+    return parse_scenario(read_text(path, ScenarioError, "scenario"), source=str(path))
 
 
 def parse_scenario(text: str, source: str | None = None) -> Scenario:

@@ -4,6 +4,24 @@ from __future__ import annotations
 import yaml
 
 
+def read_text(path, error, what: str) -> str:
+    """The UTF-8 text of a YAML file; ``error`` (with ``file=``, ``line=``) for a file that cannot be
+    read or decoded, naming the line of the first undecodable byte."""
+    from pathlib import Path
+
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise error(f"cannot read {what}: {exc.strerror}", file=str(path)) from exc
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise error(f"{what} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); save it as UTF-8",
+                    file=str(path), line=line) from exc
+
+
 def load_mapping(text: str, source: str | None, error, what: str) -> tuple[dict, dict[tuple, int]]:
     """Parse YAML ``text`` that must be a mapping; return it with its :func:`line_map`.
 

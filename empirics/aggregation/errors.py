@@ -28,3 +28,11 @@ class SharesError(InputError):
 
 class DataNotFoundError(AggregationError, FileNotFoundError):
     """A reference data file (bundled or shared) could not be found."""
+
+
+class EncodingError(InputError):
+    """A file is not text in the expected encoding (or not text at all)."""
+
+
+class IncompleteScoresError(InputError):
+    """Scores leave categories unscored where complete coverage was required (``--require-complete``)."""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,6 +30,10 @@ class ReportConfig:
     us: bool = True
     us_measure: str = "dv_rating_beta"
     wage_column: str = "nonprivate_2022"
+    encoding: str = "utf-8"
+    """Encoding of ``scores`` and ``age_table``: utf-8, gbk or gb18030."""
+    require_complete: bool = False
+    """Every medium category of the paper scored by every model, else :class:`IncompleteScoresError`."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,8 @@ class ReportResult:
     out_dir: Path
     files: tuple[Path, ...]
     headline: dict = field(default_factory=dict)
+    skipped: dict = field(default_factory=dict)
+    """Sections left out (partial coverage), with the reason."""
 
 
 def md_table(df: pd.DataFrame, *, digits: int = 4, index: bool = True) -> str:
@@ -63,37 +70,254 @@ def md_table(df: pd.DataFrame, *, digits: int = 4, index: bool = True) -> str:
     return "\n".join(lines)
 
 
-def read_scores(path: str | Path) -> pd.DataFrame:
-    """Read a tidy score CSV: columns ``code, model, score`` (and optionally ``weight``).
+PAPER_MODELS = ("glm", "internlm", "gpt4", "expert", "llm")
+"""Model names of the paper's tables (``llm`` is the mean of the three LLMs)."""
+SCORING_MODELS = ("gpt-4", "glm-4", "internlm2.5-latest")
+"""Model ids of the scoring step's example endpoints (``empirics/scoring/endpoints.example.yaml``)."""
+KNOWN_MODELS = PAPER_MODELS + SCORING_MODELS
+SCORE_LEVELS = ("fine", "small", "medium")
+SCORE_RANGE = (0.0, 1.0)
+"""E0-E3 rubric scores (and ``share`` answers) lie in [0, 1]; see ``empirics.scoring.scores``."""
+_MISSING = {"", "nan", "na", "n/a", "null", "none"}
+_EXAMPLE_CODE = {"fine": "2-01-01-01", "small": "2-01-01", "medium": "2-01"}
 
-    ``occupation_code`` is accepted for ``code`` (the scoring step's occupation table). Rows with
-    an empty score (invalid LLM answers) are left out.
-    """
+
+def _model_key(name: str) -> str:
+    """A model name without case, whitespace or punctuation: near-misses share their key."""
+    return "".join(ch for ch in name.casefold() if ch.isalnum())
+
+
+@dataclass(frozen=True)
+class ScoreFile:
+    """A validated tidy score file and what reading it left out."""
+
+    table: pd.DataFrame
+    """``code, model, score`` (and ``weight``) plus ``line``, the row's line in the file."""
+    path: str
+    n_rows: int
+    """Data rows in the file."""
+    missing_score_lines: tuple[int, ...]
+    """Lines with an empty score (invalid LLM answers), left out."""
+    new_models: tuple[str, ...]
+    """Model names that are not among :data:`KNOWN_MODELS` (accepted)."""
+    encoding: str = "utf-8"
+
+
+def _model_problems(models, name: str, first_line: dict) -> None:
+    """Raise :class:`InputError` for unclean names, near-misses of a known name and near-duplicates in the file."""
+    import difflib
+
+    known_txt = (f"known names: {', '.join(PAPER_MODELS)} (the paper) and {', '.join(SCORING_MODELS)} (the scoring step's "
+                 "example endpoints); other names without stray whitespace are accepted as new models")
+    keys = {k: _model_key(k) for k in KNOWN_MODELS}
+    for m in models:
+        if m in KNOWN_MODELS:
+            continue
+        same = [k for k, v in keys.items() if v == _model_key(m)]
+        close = same or difflib.get_close_matches(m.strip().casefold(), KNOWN_MODELS, n=2, cutoff=0.6)
+        hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+        if same:
+            cond = f"model {m!r} differs from the known name {same[0]!r} only in case, whitespace or punctuation{hint}"
+        elif m != m.strip():
+            cond = f"model {m!r} has leading or trailing whitespace{hint}"
+        elif not m.isprintable():
+            cond = f"model {m!r} holds control characters"
+        elif not _model_key(m):
+            cond = f"model {m!r} has no letter or digit"
+        else:
+            continue
+        raise InputError(f"{name}, line {first_line[m]}, column 'model': {cond} ({known_txt})")
+    seen: dict[str, str] = {}
+    for m in models:
+        k = _model_key(m)
+        if k in seen and seen[k] != m:
+            a = seen[k]
+            raise InputError(f"{name}, line {first_line[m]}, column 'model': model {m!r} differs from {a!r} (line {first_line[a]}) "
+                             "only in case, whitespace or punctuation; write one name for one model")
+        seen[k] = m
+
+
+def _check_codes(df, name: str, level: str, col: str) -> None:
+    """Raise :class:`UnknownCodeError` at the first row whose code is not an OCD 2022 code at ``level``."""
+    import numpy as np
     import pandas as pd
 
-    name = str(path)
+    from ._validate import located
+    from .data import ocd_codes
+    from .errors import UnknownCodeError
+    from .hierarchy import OCD_2022
+
+    known = ocd_codes(level)
+    known_keys = set(OCD_2022.parse(pd.Series(known, dtype=object), level, table="known codes").tolist())
+    uniq = pd.unique(df["code"].to_numpy())
+    bad: dict[str, str] = {}
     try:
-        df = pd.read_csv(path, dtype={"code": str, "occupation_code": str, "model": str})
-    except FileNotFoundError as e:
-        raise InputError(f"scores file not found: {name}") from e
-    if "code" not in df.columns and "occupation_code" in df.columns:
-        df = df.rename(columns={"occupation_code": "code"})
-    require_columns(df, ["code", "model", "score"], name)
-    require_numeric(df, ["score"], name, allow_nan=True)
-    df = df[df["score"].notna()]
+        keys = OCD_2022.parse(pd.Series(uniq, dtype=object), level, table=name)
+    except InputError:
+        keys = None
+        for c in uniq:
+            try:
+                OCD_2022.parse(pd.Series([c], dtype=object), level, table=name)
+            except InputError:
+                bad[c] = f"{c!r} is not an OCD 2022 {level} code (expected the form {_EXAMPLE_CODE[level]!r}; is --level {level} right?)"
+    if keys is not None:
+        for c, k in zip(uniq, keys.tolist()):
+            if k not in known_keys:
+                bad[c] = f"{c!r} is not in the OCD 2022 list of {len(known):,} {level} codes"
+    if bad:
+        rows = df["code"].isin(list(bad)).to_numpy()
+        first = df["code"].to_numpy()[np.flatnonzero(rows)[0]]
+        extra = f"; {len(bad)} distinct unknown code(s)" if len(bad) > 1 else ""
+        raise UnknownCodeError(located(name, df["line"][rows], col, bad[first] + extra))
+
+
+def load_scores(path: str | Path, *, level: str = "fine", encoding: str = "utf-8") -> ScoreFile:
+    """Read and validate a tidy score CSV: ``code, model, score`` (and optionally ``weight``).
+
+    ``occupation_code`` is accepted for ``code`` (the scoring step's tables); other columns are
+    ignored. Errors name the file, the line (the header is line 1), the column and the condition.
+    A row with an empty score (an invalid LLM answer) is left out and counted.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from ._validate import read_csv_records, located
+
+    if level not in SCORE_LEVELS:
+        raise InputError(f"scores: --level must be one of {list(SCORE_LEVELS)}, got {level!r}")
+    recs = read_csv_records(path, what="scores file", encoding=encoding)
+    name = recs.name
+    header = list(recs.header)
+    code_col = "code" if "code" in header else "occupation_code" if "occupation_code" in header else "code"
+    need = [code_col, "model", "score"]
+    missing = [c for c in need if c not in header]
+    if missing:
+        import difflib
+
+        hints = [f"{c!r} (close: {close[0]!r})" for c in missing if (close := difflib.get_close_matches(c, header, n=1, cutoff=0.6))]
+        from .errors import MissingColumnsError
+
+        raise MissingColumnsError(f"{name}, line {recs.header_line}: missing column(s) {missing}; it has {header}"
+                                  + (f"; near misses: {', '.join(hints)}" if hints else "")
+                                  + "; a score file has columns code (or occupation_code), model, score and optionally weight")
+    df = recs.frame()
     if df.empty:
-        raise InputError(f"{name}: column 'score' has no values")
-    return df
+        raise InputError(f"{name}: no data rows after the header (line {recs.header_line})")
+    keep = [code_col, "model", "score"] + (["weight"] if "weight" in header else [])
+    df = df[keep + ["line"]].rename(columns={code_col: "code"})
+    for c in ["code", *keep[1:]]:
+        df[c] = df[c].astype(str)
+    code = df["code"].str.strip()
+    blank = code.eq("")
+    if blank.any():
+        raise InputError(located(name, df["line"][blank], code_col, "missing occupation code"))
+    df["code"] = code
+    blank = df["model"].str.strip().eq("")
+    if blank.any():
+        raise InputError(located(name, df["line"][blank], "model", "missing model name"))
+    first_line = df.groupby("model", sort=False)["line"].min().to_dict()
+    _model_problems(list(first_line), name, first_line)
+
+    raw = df["score"].str.strip()
+    empty = raw.str.casefold().isin(_MISSING)
+    num = pd.to_numeric(raw.where(~empty), errors="coerce")
+    bad = ~empty & num.isna()
+    if bad.any():
+        v = raw[bad].iloc[0]
+        raise InputError(located(name, df["line"][bad], "score", f"{v!r} is not a number"))
+    lo, hi = SCORE_RANGE
+    out = ~empty & ~((num >= lo) & (num <= hi))
+    if out.any():
+        v = num[out].iloc[0]
+        raise InputError(located(name, df["line"][out], "score", f"score {v:g} is outside [{lo:g}, {hi:g}], the range of the "
+                                 "E0-E3 rubric score (E1 = 1, E2 = E3 = 0.5, E0 = 0)"))
+    df["score"] = num.astype(float)
+    if "weight" in df.columns:
+        wr = df["weight"].str.strip()
+        wnum = pd.to_numeric(wr.where(~wr.str.casefold().isin(_MISSING)), errors="coerce")
+        wbad = ~empty & ~(np.isfinite(wnum.to_numpy(dtype=float)) & (wnum.to_numpy(dtype=float) >= 0))
+        if wbad.any():
+            v = wr[wbad].iloc[0]
+            raise InputError(located(name, df["line"][wbad], "weight", f"weight {v!r} is not a finite non-negative number"))
+        df["weight"] = wnum.astype(float)
+    _check_codes(df, name, level, code_col)
+    missing_lines = tuple(int(x) for x in df["line"][empty])
+    df = df[~empty].reset_index(drop=True)
+    if df.empty:
+        raise InputError(f"{name}: column 'score' has no values: all {len(missing_lines)} row(s) are empty (invalid answers)")
+    new = tuple(m for m in dict.fromkeys(df["model"]) if m not in KNOWN_MODELS)
+    return ScoreFile(df, name, len(recs.rows), missing_lines, new, encoding)
+
+
+def read_scores(path: str | Path, *, level: str = "fine", encoding: str = "utf-8") -> pd.DataFrame:
+    """The table of :func:`load_scores` (rows with an empty score left out)."""
+    return load_scores(path, level=level, encoding=encoding).table
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Which of the paper's medium categories (Table 2) the scores reach."""
+
+    expected: tuple[str, ...]
+    """The paper's medium categories (large categories 2-6)."""
+    missing_medium: tuple[str, ...]
+    """Expected medium categories with no score at all."""
+    partial_medium: tuple[tuple[str, tuple[str, ...]], ...]
+    """Expected medium categories scored by some models only: ``(code, models lacking)``."""
+    missing_large: tuple[str, ...]
+    """Large categories 2-6 without any scored medium category."""
+    base_level: str = "medium"
+    n_base: int = 0
+    """Scored codes at the input level (large categories 1, 7, 8 left out)."""
+    n_base_total: int = 0
+    """Codes of that level in the OCD 2022 hierarchy, large categories 2-6."""
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing_medium and not self.partial_medium
+
+    def message(self, names: dict | None = None) -> str:
+        """What is missing, in one line."""
+        names = names or {}
+        parts = []
+        if self.missing_large:
+            parts.append(f"large categories {list(self.missing_large)} have no scored medium category")
+        if self.missing_medium:
+            shown = ", ".join(f"{c} {names.get(c, '')}".strip() for c in self.missing_medium[:12])
+            parts.append(f"{len(self.missing_medium)} of the {len(self.expected)} medium categories have no score ({shown}"
+                         + (", ..." if len(self.missing_medium) > 12 else "") + ")")
+        if self.partial_medium:
+            shown = "; ".join(f"{c}: {', '.join(ms)}" for c, ms in self.partial_medium[:8])
+            parts.append(f"{len(self.partial_medium)} medium categories lack some models ({shown}"
+                         + ("; ..." if len(self.partial_medium) > 8 else "") + ")")
+        return "; ".join(parts) or "complete"
+
+
+def _coverage(agg, medium, models, base_level: str) -> Coverage:
+    from .data import COMBINED, load_ocd_hierarchy, load_table2
+
+    expected = tuple(load_table2()["code"])
+    scored = medium[COMBINED].dropna().index
+    missing = tuple(c for c in expected if c not in scored)
+    partial = tuple((c, tuple(m for m in models if medium[m].isna().get(c, True))) for c in expected if c in scored)
+    partial = tuple(p for p in partial if p[1])
+    large = ("2", "3", "4", "5", "6")
+    have = {c.split("-")[0] for c in scored}
+    h = load_ocd_hierarchy()
+    base = h[(h["level"] == base_level) & h["code"].str[0].isin(large)]
+    n_base = agg.loc[agg["level"] == base_level, "code"].nunique()
+    return Coverage(expected, missing, partial, tuple(g for g in large if g not in have), base_level, int(n_base), len(base))
 
 
 def _china_tables(cfg: ReportConfig):
-    """Aggregated long table (levels medium+), the medium wide table, models and inputs."""
+    """Aggregated long table (levels medium+), the medium wide table, models, source, inputs and the score file."""
 
-    from .data import COMBINED, EXPERT, LLM_MODELS, TABLE2, bundled_path, load_table2, ocd_codes, table2_scores
+    from .data import COMBINED, EXPERT, LLM_MODELS, TABLE2, bundled_path, load_table2, table2_scores
     from .hierarchy import OCD_2022, aggregate, to_wide
 
     t2 = load_table2()
     inputs = {"table2": bundled_path(TABLE2)}
+    sf = None
     if cfg.scores is None:
         long = table2_scores(include_expert=False)
         agg = aggregate(long, OCD_2022, base_level="medium", method="child_mean")
@@ -103,11 +327,14 @@ def _china_tables(cfg: ReportConfig):
         source = "the paper's Table 2 (medium categories)"
     else:
         inputs["scores"] = Path(cfg.scores)
-        long = read_scores(cfg.scores)
-        known = ocd_codes(cfg.scores_level)
-        agg = aggregate(long, OCD_2022, base_level=cfg.scores_level, method=cfg.method, known_codes=known, weight_col="weight" if "weight" in long.columns else None, table=str(cfg.scores))
+        sf = load_scores(cfg.scores, level=cfg.scores_level, encoding=cfg.encoding)
+        long = sf.table
+        agg = aggregate(long, OCD_2022, base_level=cfg.scores_level, method=cfg.method, weight_col="weight" if "weight" in long.columns else None, table=str(cfg.scores))
         present = list(dict.fromkeys(agg["model"]))
-        models = [m for m in LLM_MODELS if m in present] or [m for m in present if m != EXPERT]
+        models = [m for m in LLM_MODELS if m in present] + [m for m in present if m not in LLM_MODELS and m not in (EXPERT, COMBINED)]
+        if not models:
+            raise InputError(f"{cfg.scores}: no LLM scores in large categories 2-6 (models there: {present}); rows of 'expert' and 'llm' "
+                             "are not used: the expert scores are the paper's Table 2 and 'llm' is the mean of the LLMs")
         medium = to_wide(agg, level="medium", models=models)
         medium[COMBINED] = medium[models].mean(axis=1)
         source = f"scores file {cfg.scores} ({cfg.scores_level} level, {cfg.method})"
@@ -117,15 +344,83 @@ def _china_tables(cfg: ReportConfig):
     large = to_wide(agg, level="large", models=models)
     large_ce = medium[[COMBINED, EXPERT]].groupby(OCD_2022.code_at(medium.index, "large", base_level="medium")).mean()
     large = large.join(large_ce)
-    return agg, medium, large, models, source, inputs
+    return agg, medium, large, models, source, inputs, sf
+
+
+def _industry_table(shares, medium, cols, models, complete: bool):
+    """Industry x source exposure; with partial coverage each source over its scored categories.
+
+    Returns the table (``coverage`` from the combined score, ``coverage <model>`` where a model's
+    differs) and the industries left out because none of their employment is scored.
+    """
+    import pandas as pd
+
+    from .data import COMBINED
+    from .industry import industry_exposure
+
+    if complete:
+        return industry_exposure(shares, medium[cols], normalize=True), ()
+    parts, covs, dropped = [], {}, []
+    idx = shares.index.astype(str)
+    for c in cols:
+        sc = medium[[c]].dropna()
+        tot = shares[idx.isin(sc.index.astype(str))].sum(axis=0)
+        keep = tot.index[tot > 0]
+        dropped += [i for i in tot.index[tot <= 0] if i not in dropped]
+        if len(keep) == 0:
+            continue
+        r = industry_exposure(shares[keep], sc, normalize=True, missing="drop")
+        parts.append(r[[c]])
+        covs[c] = r["coverage"]
+    if not parts or COMBINED not in covs:
+        return pd.DataFrame(columns=[*cols, "coverage"]), tuple(shares.columns)
+    out = pd.concat(parts, axis=1).reindex(columns=cols)
+    out = out.loc[[i for i in shares.columns if i in out.index]]
+    out["coverage"] = covs[COMBINED].reindex(out.index)
+    for m in models:
+        cm = covs.get(m)
+        if cm is not None and not cm.reindex(out.index).round(12).equals(out["coverage"].round(12)):
+            out[f"coverage {m}"] = cm.reindex(out.index)
+    out.index.name = shares.columns.name or "industry_id"
+    return out, tuple(i for i in shares.columns if i not in out.index)
+
+
+def _read_age_table(path: str, encoding: str) -> pd.DataFrame:
+    """The ``--age-table`` CSV, read strictly (located errors)."""
+    import pandas as pd
+
+    from ._validate import located, read_csv_records, require_columns
+    from .age import AGE_COLUMNS
+
+    recs = read_csv_records(path, what="age table", encoding=encoding)
+    df = recs.frame()
+    require_columns(df, AGE_COLUMNS, f"{recs.name}, line {recs.header_line}")
+    if df.empty:
+        raise InputError(f"{recs.name}: no data rows after the header")
+    for c in ("age_group", "industry"):
+        df[c] = df[c].astype(str).str.strip()
+        blank = df[c].eq("")
+        if blank.any():
+            raise InputError(located(recs.name, df["line"][blank], c, "missing value"))
+    raw = df["employment"].astype(str).str.strip()
+    num = pd.to_numeric(raw, errors="coerce")
+    bad = num.isna() | ~num.between(0, float("inf"))
+    if bad.any():
+        raise InputError(located(recs.name, df["line"][bad], "employment", f"{raw[bad].iloc[0]!r} is not a non-negative number"))
+    df["employment"] = num.astype(float)
+    return df[list(AGE_COLUMNS)]
 
 
 def build_report(cfg: ReportConfig = ReportConfig()) -> ReportResult:
-    """Write the report folder described in ``docs/aggregation.md``."""
+    """Write the report folder described in ``docs/aggregation.md``.
+
+    With partial scores the report covers what it can and says what is missing (see
+    :class:`Coverage`); ``cfg.require_complete`` makes missing categories an error instead.
+    """
     import pandas as pd
 
     from . import plots
-    from .age import age_group_exposure, read_age_table, sections_to_industries
+    from .age import age_group_exposure, sections_to_industries
     from .data import (
         COMBINED,
         EXPERT,
@@ -138,21 +433,42 @@ def build_report(cfg: ReportConfig = ReportConfig()) -> ReportResult:
         load_table5,
         shared_data_dir,
     )
+    from .errors import AggregationError, IncompleteScoresError
     from .experts import compare_expert
-    from .industry import exposure_wage_relation, industry_exposure, industry_wages, table4_shares
+    from .industry import exposure_wage_relation, industry_wages, table4_shares
     from .provenance import Provenance
     from .stats import bootstrap_ci, summarize_levels
 
     if cfg.lang not in plots.LANGS:
         raise InputError(f"report: lang must be one of {plots.LANGS}, got {cfg.lang!r}")
     out = Path(cfg.out_dir)
-    (out / "figures").mkdir(parents=True, exist_ok=True)
+    at = _read_age_table(cfg.age_table, cfg.encoding) if cfg.age_table else None
+    agg, medium, large, models, source, inputs, sf = _china_tables(cfg)
+    t2 = load_table2().set_index("code")
+    names_en = t2["title_en"].to_dict()
+    cov = _coverage(agg, medium, models, cfg.scores_level if cfg.scores else "medium")
+    if cfg.require_complete and not cov.complete:
+        raise IncompleteScoresError(f"{cfg.scores}: scores are incomplete (--require-complete): {cov.message(names_en)}")
+    try:
+        (out / "figures").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"report: cannot create the output folder {out}: {exc.strerror or exc}") from exc
     files: list[Path] = []
-    agg, medium, large, models, source, inputs = _china_tables(cfg)
     inputs["table4"] = bundled_path(TABLE4)
     params = {k: v for k, v in cfg.__dict__.items()}
     prov = Provenance.build("llm-labor empirics report", params, inputs)
     lab = lambda m: MODEL_LABELS.get(m, m)  # noqa: E731
+    skipped: dict[str, str] = {}
+
+    def attempt(section: str, fn):
+        """Run ``fn``; with incomplete scores an input error skips the section with its reason."""
+        try:
+            return fn()
+        except AggregationError as exc:
+            if cov.complete or cfg.require_complete:
+                raise
+            skipped[section] = str(exc)
+            return None
 
     def write(name: str, text: str) -> Path:
         p = out / name
@@ -164,8 +480,6 @@ def build_report(cfg: ReportConfig = ReportConfig()) -> ReportResult:
         files.append(plots.save(figure, out / "figures" / name, prov))
         return f"figures/{name}"
 
-    t2 = load_table2().set_index("code")
-    names_en = t2["title_en"].to_dict()
     names_zh = t2["title_zh"].to_dict()
     large_names = load_large_names().set_index("code")["name_en"].to_dict()
     from .data import load_ocd_hierarchy
@@ -175,91 +489,168 @@ def build_report(cfg: ReportConfig = ReportConfig()) -> ReportResult:
     mlabel = lambda c: plots.label(c, names_en.get(c), names_zh.get(c), cfg.lang)  # noqa: E731
     llabel = lambda c: plots.label(c, large_names.get(c), large_zh.get(c), cfg.lang)  # noqa: E731
 
+    # ---------------------------------------------------------------- coverage
+    coverage_md = ""
+    if sf is not None:
+        lines = [f"Scores file `{sf.path}` ({sf.encoding}): {sf.n_rows:,} data rows; {len(sf.missing_score_lines):,} with an empty score "
+                 "(invalid LLM answers) left out" + (f" (lines {', '.join(map(str, sf.missing_score_lines[:10]))}"
+                                                    + (", ..." if len(sf.missing_score_lines) > 10 else "") + ")" if sf.missing_score_lines else "") + "."]
+        lines.append(f"Models: {', '.join(lab(m) for m in models)}" + (f" (not among the known names, accepted as new models: {', '.join(sf.new_models)})" if sf.new_models else "") + ".")
+        unused = sorted(set(sf.table["model"]) & {EXPERT, COMBINED})
+        if unused:
+            lines.append(f"Rows of model(s) {unused} are not used: the expert scores are the paper's Table 2 and `llm` is the mean of the LLMs.")
+        lines.append(f"Scored {cov.base_level} codes in large categories 2-6: {cov.n_base:,} of {cov.n_base_total:,} in OCD 2022 (large categories 1, 7 and 8 are left out, as in the paper).")
+        if cov.complete:
+            lines.append(f"Every one of the paper's {len(cov.expected)} medium categories has a score from every model.")
+        else:
+            lines.append(f"**Partial coverage.** {len(cov.expected) - len(cov.missing_medium)} of the paper's {len(cov.expected)} medium categories have a score. "
+                         "Results below are over the scored categories only; industry shares are rescaled over them and `coverage` in "
+                         "[industry_scores.md](industry_scores.md) is the share of each industry's employment they hold. "
+                         "`--require-complete` makes this an error instead.")
+            if cov.missing_large:
+                lines.append("Large categories with no scored medium category: " + ", ".join(f"{g} {large_names.get(g, '')}".strip() for g in cov.missing_large) + ".")
+            if cov.missing_medium:
+                lines.append("Medium categories with no score:\n\n" + "\n".join(f"- {c} {names_en.get(c, '')}".rstrip() for c in cov.missing_medium))
+            if cov.partial_medium:
+                lines.append("Medium categories scored by some models only:\n\n" + "\n".join(f"- {c} {names_en.get(c, '')}: no score from {', '.join(map(lab, ms))}" for c, ms in cov.partial_medium))
+        coverage_md = "\n## Coverage of the scores\n\n" + "\n\n".join(lines) + "\n"
+
     # ---------------------------------------------------------------- Table 1
     summaries = summarize_levels(agg, models)
-    boot = bootstrap_ci(medium, models, n_boot=cfg.n_boot, seed=cfg.seed)
-    parts = [f"# Table 1: summary statistics of LLM exposure\n\nSource: {source}. Std uses ddof=1; stars: * p<.05, ** p<.01, *** p<.001 (two-sided)."]
+    with warnings.catch_warnings():  # resamples of few categories can be constant: their r is NaN, shown blank
+        warnings.simplefilter("ignore", RuntimeWarning)
+        boot = attempt("bootstrap intervals", lambda: bootstrap_ci(medium, models, n_boot=cfg.n_boot, seed=cfg.seed))
+    cov_note = "" if cov.complete else f" Partial coverage: {cov.message(names_en)} (see report.md)."
+    parts = [f"# Table 1: summary statistics of LLM exposure\n\nSource: {source}. Std uses ddof=1; stars: * p<.05, ** p<.01, *** p<.001 (two-sided).{cov_note}"]
     for lv, s in summaries.items():
         d = s.describe.rename(columns=lab)
         parts.append(f"## {lv.capitalize()} categories occupation level exposure\n\n" + md_table(d, digits=4))
         parts.append(f"### {lv.capitalize()} level, Pearson correlation (n = {s.pearson.n})\n\n" + md_table(s.pearson.formatted().rename(index=lab, columns=lab)))
         parts.append(f"### {lv.capitalize()} level, Spearman correlation\n\n" + md_table(s.spearman.formatted().rename(index=lab, columns=lab)))
-    parts.append(
-        f"## Bootstrap 95% intervals, medium level ({cfg.n_boot} resamples of occupations, seed {cfg.seed})\n\n"
-        + md_table(boot, index=False)
-    )
+    if boot is not None:
+        parts.append(
+            f"## Bootstrap 95% intervals, medium level ({cfg.n_boot} resamples of occupations, seed {cfg.seed})\n\n"
+            + md_table(boot, index=False)
+        )
+    else:
+        parts.append(f"## Bootstrap 95% intervals, medium level\n\nSkipped: {skipped['bootstrap intervals']}")
     write("table1.md", "\n\n".join(parts))
 
     # ---------------------------------------------------------- experts (Fig. 1)
-    comp = compare_expert(medium, expert=EXPERT, llm=COMBINED, tolerance=cfg.tolerance)
-    f1 = fig(
-        "figure01_expert_vs_llm.png",
-        plots.scatter_fit(medium[EXPERT], medium[COMBINED], xlabel="Expert score", ylabel="LLM score (mean of GLM, InternLM, GPT-4)", title="Figure 1: exposure of LLMs and experts, medium categories", r=comp.pearson_r),
-    )
-    f2 = fig("figure02_medium_llm.png", plots.bar_chart(medium[COMBINED], [mlabel(c) for c in medium.index], title="Figure 2: exposure by medium category, LLMs"))
-    f12 = fig("figure12_medium_expert.png", plots.bar_chart(medium[EXPERT], [mlabel(c) for c in medium.index], title="Figure 12: exposure by medium category, experts", color="#7d5ba6"))
+    comp = attempt("Figure 1", lambda: compare_expert(medium, expert=EXPERT, llm=COMBINED, tolerance=cfg.tolerance))
+    if comp is not None:
+        f1 = fig(
+            "figure01_expert_vs_llm.png",
+            plots.scatter_fit(medium[EXPERT], medium[COMBINED], xlabel="Expert score", ylabel="LLM score (mean of " + ", ".join(map(lab, models)) + ")", title="Figure 1: exposure of LLMs and experts, medium categories", r=comp.pearson_r),
+        )
+        expert_md = f"""Over {comp.n} medium categories the expert and combined LLM scores correlate at r = {comp.pearson_r:.3f}
+(p = {comp.pearson_p:.2g}; Spearman {comp.spearman_r:.3f}). The fit line is LLM = {comp.intercept:.3f} + {comp.slope:.3f} x expert.
+Mean absolute difference {comp.mean_abs_diff:.3f}; {comp.disagreement_share:.0%} of categories differ by more than
+{comp.tolerance}; {comp.median_split_disagreement:.0%} fall on opposite sides of the two medians.
+
+![Figure 1]({f1})"""
+    else:
+        expert_md = f"Skipped: {skipped['Figure 1']}"
+    mc = medium[COMBINED].dropna()
+    me = medium[EXPERT].dropna()
+    f2 = fig("figure02_medium_llm.png", plots.bar_chart(mc, [mlabel(c) for c in mc.index], title="Figure 2: exposure by medium category, LLMs"))
+    f12 = fig("figure12_medium_expert.png", plots.bar_chart(me, [mlabel(c) for c in me.index], title="Figure 12: exposure by medium category, experts", color="#7d5ba6")) if len(me) else None
     lcols = [*models, COMBINED]
     f10 = fig("figure10_large_llm.png", plots.grouped_bar_chart(large[lcols], [llabel(c) for c in large.index], title="Figure 10: exposure by large category, LLMs", legend=MODEL_LABELS))
-    f11 = fig("figure11_large_expert.png", plots.bar_chart(large[EXPERT], [llabel(c) for c in large.index], title="Figure 11: exposure by large category, experts", sort=False, color="#7d5ba6"))
+    le = large[EXPERT].dropna()
+    f11 = fig("figure11_large_expert.png", plots.bar_chart(le, [llabel(c) for c in le.index], title="Figure 11: exposure by large category, experts", sort=False, color="#7d5ba6")) if len(le) else None
 
     # -------------------------------------------------------------- industries
     shares = table4_shares()
-    ind_scores = industry_exposure(shares, medium[[*models, COMBINED, EXPERT]], normalize=True)
     inds = load_industries().set_index("industry_id")
-    ind_scores.insert(0, "industry", inds["industry_en"].reindex(ind_scores.index))
-    wages = industry_wages(column=cfg.wage_column).set_index("industry_id")
-    ind_scores["wage"] = wages["wage"].reindex(ind_scores.index)
-    ind_scores["sections"] = wages["sections"].reindex(ind_scores.index)
-    ilabels = [f"{i} {inds.loc[i, 'label_en']}" for i in ind_scores.index]
-    f6 = fig("figure06_industry_llm.png", plots.bar_chart(ind_scores[COMBINED], ilabels, title="Figure 6: industry exposure, LLMs"))
-    f15 = fig("figure15_industry_expert.png", plots.bar_chart(ind_scores[EXPERT], ilabels, title="Figure 15: industry exposure, experts", color="#7d5ba6"))
-    wv = ind_scores.dropna(subset=["wage"])
-    wrel = exposure_wage_relation(wv[COMBINED], wv["wage"], table="industries")
-    fw = fig(
-        "industry_exposure_vs_wage.png",
-        plots.scatter_fit(wv[COMBINED], wv["wage"], xlabel="Industry exposure (LLMs)", ylabel=f"Average annual wage, yuan ({cfg.wage_column})", title="Industry exposure and wages", r=wrel.pearson_r, annotate=[inds.loc[i, "label_en"] for i in wv.index], logy=True),
-    )
-    show = ind_scores.rename(columns=lab).sort_values(lab(COMBINED), ascending=False)
-    write(
-        "industry_scores.md",
-        "# Industry exposure (Figures 6 and 15)\n\nIndustry score = sum over occupations of share x exposure, with the paper's Table 4 "
-        "shares (CLDS 2016) rescaled to sum to one over the scored medium categories; `coverage` is the unrescaled sum. "
-        f"Wages: NBS {cfg.wage_column}, unweighted mean over the GB/T 4754-2017 sections mapped to each industry.\n\n"
-        + md_table(show, digits=3)
-        + f"\n\nExposure (LLMs) against log wage over {wrel.n} industries: Pearson r = {wrel.pearson_r:.3f} (p = {wrel.pearson_p:.3g}), "
-        f"Spearman rho = {wrel.spearman_r:.3f}; slope of log wage on exposure = {wrel.slope:.3f}.",
-    )
+    ind_scores, ind_dropped = _industry_table(shares, medium, [*models, COMBINED, EXPERT], models, cov.complete)
+    wrel = None
+    ind_figs: list[str] = []
+    dropped_md = ""
+    if ind_dropped:
+        dropped_md = ("\n\nLeft out, no scored employment: " + ", ".join(f"{i} {inds.loc[i, 'label_en']}" for i in ind_dropped) + ".")
+    if len(ind_scores):
+        ind_scores.insert(0, "industry", inds["industry_en"].reindex(ind_scores.index))
+        wages = industry_wages(column=cfg.wage_column).set_index("industry_id")
+        ind_scores["wage"] = wages["wage"].reindex(ind_scores.index)
+        ind_scores["sections"] = wages["sections"].reindex(ind_scores.index)
+        ic = ind_scores[COMBINED].dropna()
+        ind_figs.append(fig("figure06_industry_llm.png", plots.bar_chart(ic, [f"{i} {inds.loc[i, 'label_en']}" for i in ic.index], title="Figure 6: industry exposure, LLMs")))
+        ie = ind_scores[EXPERT].dropna()
+        if len(ie):
+            ind_figs.append(fig("figure15_industry_expert.png", plots.bar_chart(ie, [f"{i} {inds.loc[i, 'label_en']}" for i in ie.index], title="Figure 15: industry exposure, experts", color="#7d5ba6")))
+        wv = ind_scores.dropna(subset=["wage", COMBINED])
+        wrel = attempt("industry wages", lambda: exposure_wage_relation(wv[COMBINED], wv["wage"], table="industries"))
+        if wrel is not None:
+            ind_figs.append(fig(
+                "industry_exposure_vs_wage.png",
+                plots.scatter_fit(wv[COMBINED], wv["wage"], xlabel="Industry exposure (LLMs)", ylabel=f"Average annual wage, yuan ({cfg.wage_column})", title="Industry exposure and wages", r=wrel.pearson_r, annotate=[inds.loc[i, "label_en"] for i in wv.index], logy=True),
+            ))
+        show = ind_scores.rename(columns=lab).sort_values(lab(COMBINED), ascending=False)
+        rel_md = (f"\n\nExposure (LLMs) against log wage over {wrel.n} industries: Pearson r = {wrel.pearson_r:.3f} (p = {wrel.pearson_p:.3g}), "
+                  f"Spearman rho = {wrel.spearman_r:.3f}; slope of log wage on exposure = {wrel.slope:.3f}.") if wrel is not None else f"\n\nExposure against wages skipped: {skipped['industry wages']}"
+        write(
+            "industry_scores.md",
+            "# Industry exposure (Figures 6 and 15)\n\nIndustry score = sum over occupations of share x exposure, with the paper's Table 4 "
+            "shares (CLDS 2016) rescaled to sum to one over the scored medium categories; `coverage` is the unrescaled sum"
+            + ("" if cov.complete else " (partial coverage: each source over the categories it scores; `coverage <model>` where a model's differs)")
+            + f". Wages: NBS {cfg.wage_column}, unweighted mean over the GB/T 4754-2017 sections mapped to each industry.{dropped_md}\n\n"
+            + md_table(show, digits=3)
+            + rel_md,
+        )
+        cvg = ind_scores["coverage"]
+        industries_md = ("[industry_scores.md](industry_scores.md)."
+                         + (f" Exposure against log wage across {wrel.n} industries: r = {wrel.pearson_r:.3f}." if wrel is not None else f" Exposure against wages skipped: {skipped['industry wages']}")
+                         + ("" if cov.complete else f" Partial coverage: the scored categories hold {cvg.min():.0%}-{cvg.max():.0%} (median {cvg.median():.0%}) of each industry's employment.{dropped_md}")
+                         + "\n\n" + "\n\n".join(f"![{n}]({f})" for n, f in zip(["Figure 6", "Figure 15", "Industry exposure and wages"] if len(ie) else ["Figure 6", "Industry exposure and wages"], ind_figs)))
+    else:
+        skipped["industries"] = "no industry has scored employment"
+        industries_md = "Skipped: no industry of Table 4 has employment in a scored medium category."
 
     # --------------------------------------------------------------- age groups
     age_md = ""
-    if cfg.age_table:
-        at = read_age_table(cfg.age_table)
+    if at is not None:
         if not at["industry"].astype(str).str.fullmatch(r"\d+").all():
             at = sections_to_industries(at, unmapped="drop", table=str(cfg.age_table))
         at = at.assign(industry=at["industry"].astype(int))
-        age = age_group_exposure(at, ind_scores[[*models, COMBINED, EXPERT]], table=str(cfg.age_table))
-        f7 = fig("figure07_age_groups.png", plots.bar_chart(age[COMBINED], list(age.index), title="Figure 7: exposure by age group, LLMs", sort=False))
-        write("age_groups.md", "# Age-group exposure (Figure 7)\n\n" + md_table(age.rename(columns=lab), digits=3))
-        age_md = f"\n## Age groups\n\n[age_groups.md](age_groups.md)\n\n![Figure 7]({f7})\n"
+        age = attempt("age groups", lambda: age_group_exposure(at, ind_scores[[*models, COMBINED, EXPERT]], table=str(cfg.age_table)))
+        if age is not None:
+            f7 = fig("figure07_age_groups.png", plots.bar_chart(age[COMBINED], list(age.index), title="Figure 7: exposure by age group, LLMs", sort=False))
+            write("age_groups.md", "# Age-group exposure (Figure 7)\n\n" + md_table(age.rename(columns=lab), digits=3))
+            age_md = f"\n## Age groups\n\n[age_groups.md](age_groups.md)\n\n![Figure 7]({f7})\n"
+        else:
+            age_md = f"\n## Age groups\n\nSkipped: {skipped['age groups']}\n"
 
     # ------------------------------------------------------------------ China
-    from .china import china_relation
+    from .china import GROUPS, china_relation
     from .china import write_outputs as write_china
 
-    rel = china_relation(medium[[*models, COMBINED, EXPERT]].dropna(), n_boot=cfg.n_boot, n_perm=cfg.n_boot, seed=cfg.seed)
-    files.extend(write_china(rel, out / "china", source=COMBINED, provenance=prov))
-    cst = rel.within[(COMBINED, "weighted")]
-    cnat = rel.national[(2017, COMBINED)]
-    china_md = (
-        "\n## China: official wages of post groups\n\n"
-        f"[china/china_slopes.md](china/china_slopes.md): NBS 2017 wages of post groups (OCD large categories 2, 3, 4, 6) in "
-        f"{rel.cells.table['section'].nunique()} industry sections against the combined LLM exposure. Within industries the slope of log wage "
-        f"on exposure is {cst.slope:.2f} (CR1 se {cst.se:.2f}, {cst.n} cells, {cst.clusters} sections, df {cst.df}; wild cluster bootstrap "
-        f"p = {cst.p_boot:.2g}, permutation p = {cst.p_perm:.2g}): {cst.verdict()}. Nationally, across the four groups, it is {cnat.slope:.2f} "
-        f"(se {cnat.se:.2f}, df {cnat.df}, exact permutation p = {cnat.p_perm:.2g}). Six of the survey's sixteen sections (M, N, O, P, Q, R) "
-        "are missing from the published copies. Moments files for `llm-labor calibrate` are in `china/`.\n\n"
-        "![China within industries](china/figures/china_within_industry_scatter.png)\n\n![China nationally](china/figures/china_national_groups.png)\n"
-    )
+    cmed = medium[[*models, COMBINED, EXPERT]].dropna()
+    lacking = [g for g in GROUPS if g not in {c.split("-")[0] for c in cmed.index}]
+    rel = None
+    if lacking and not cov.complete:
+        skipped["China"] = (f"large categories {lacking} have no medium category scored by every model and the experts; the China section needs "
+                            f"each NBS post group ({', '.join(GROUPS)}) to have at least one")
+    else:
+        rel = attempt("China", lambda: china_relation(cmed, n_boot=cfg.n_boot, n_perm=cfg.n_boot, seed=cfg.seed))
+    cst = cnat = None
+    if rel is not None:
+        files.extend(write_china(rel, out / "china", source=COMBINED, provenance=prov))
+        cst = rel.within[(COMBINED, "weighted")]
+        cnat = rel.national[(2017, COMBINED)]
+        china_md = (
+            "\n## China: official wages of post groups\n\n"
+            f"[china/china_slopes.md](china/china_slopes.md): NBS 2017 wages of post groups (OCD large categories 2, 3, 4, 6) in "
+            f"{rel.cells.table['section'].nunique()} industry sections against the combined LLM exposure. Within industries the slope of log wage "
+            f"on exposure is {cst.slope:.2f} (CR1 se {cst.se:.2f}, {cst.n} cells, {cst.clusters} sections, df {cst.df}; wild cluster bootstrap "
+            f"p = {cst.p_boot:.2g}, permutation p = {cst.p_perm:.2g}): {cst.verdict()}. Nationally, across the four groups, it is {cnat.slope:.2f} "
+            f"(se {cnat.se:.2f}, df {cnat.df}, exact permutation p = {cnat.p_perm:.2g}). Six of the survey's sixteen sections (M, N, O, P, Q, R) "
+            "are missing from the published copies. Moments files for `llm-labor calibrate` are in `china/`.\n\n"
+            + ("" if cov.complete else "Partial coverage: group exposures are means over the scored medium categories only.\n\n")
+            + "![China within industries](china/figures/china_within_industry_scatter.png)\n\n![China nationally](china/figures/china_national_groups.png)\n"
+        )
+    else:
+        china_md = f"\n## China: official wages of post groups\n\nSkipped: {skipped['China']}.\n"
 
     # --------------------------------------------------------------------- US
     us_md = "\n## United States\n\nSkipped: shared data not found (set LLM_LABOR_SHARED_DATA).\n"
@@ -300,20 +691,27 @@ def build_report(cfg: ReportConfig = ReportConfig()) -> ReportResult:
     headline = {
         "medium_mean": {m: float(med.describe.loc["mean", m]) for m in models},
         "medium_std": {m: float(med.describe.loc["std", m]) for m in models},
-        "expert_vs_llm_r": comp.pearson_r,
-        "industry_wage_r": wrel.pearson_r,
-        "china_within_slope": cst.slope,
-        "china_within_se": cst.se,
-        "china_national_slope_2017": cnat.slope,
+        "expert_vs_llm_r": comp.pearson_r if comp is not None else None,
+        "industry_wage_r": wrel.pearson_r if wrel is not None else None,
+        "china_within_slope": cst.slope if cst is not None else None,
+        "china_within_se": cst.se if cst is not None else None,
+        "china_national_slope_2017": cnat.slope if cnat is not None else None,
+        "complete": cov.complete,
+        "skipped": dict(skipped),
         **headline_us,
     }
+    if sf is not None:
+        headline["coverage"] = {"missing_medium": list(cov.missing_medium), "missing_large": list(cov.missing_large),
+                                "partial_medium": {c: list(ms) for c, ms in cov.partial_medium}, "n_scored": cov.n_base,
+                                "n_total": cov.n_base_total, "level": cov.base_level, "empty_scores_dropped": len(sf.missing_score_lines)}
     fmt_means = ", ".join(f"{lab(m)} {med.describe.loc['mean', m]:.2f}" for m in models)
+    fig_md = "\n\n".join(f"![{n}]({f})" for n, f in (("Figure 2", f2), ("Figure 12", f12), ("Figure 10", f10), ("Figure 11", f11)) if f)
     report = f"""# Exposure of occupations in China to LLMs: results
 
 Inputs: {source}; industry shares from the paper's Table 4. All numbers below are recomputed by
 `llm-labor empirics report`; provenance (package version, input hashes, parameters) is in
 `provenance.json` and at the top of every markdown file and in each PNG's metadata.
-
+{coverage_md}
 ## Table 1 at the medium level
 
 Means: {fmt_means}. Full statistics, correlations with stars, Spearman and bootstrap intervals:
@@ -321,35 +719,18 @@ Means: {fmt_means}. Full statistics, correlations with stars, Spearman and boots
 
 ## Experts against LLMs (Figure 1)
 
-Over {comp.n} medium categories the expert and combined LLM scores correlate at r = {comp.pearson_r:.3f}
-(p = {comp.pearson_p:.2g}; Spearman {comp.spearman_r:.3f}). The fit line is LLM = {comp.intercept:.3f} + {comp.slope:.3f} x expert.
-Mean absolute difference {comp.mean_abs_diff:.3f}; {comp.disagreement_share:.0%} of categories differ by more than
-{comp.tolerance}; {comp.median_split_disagreement:.0%} fall on opposite sides of the two medians.
-
-![Figure 1]({f1})
+{expert_md}
 
 ## Occupational exposure (Figures 2, 10, 11, 12)
 
-![Figure 2]({f2})
-
-![Figure 12]({f12})
-
-![Figure 10]({f10})
-
-![Figure 11]({f11})
+{fig_md}
 
 Large-category scores here are means of the medium-category scores (the paper averages fine
 occupations, which Table 2 does not list).
 
 ## Industries (Figures 6 and 15)
 
-[industry_scores.md](industry_scores.md). Exposure against log wage across {wrel.n} industries: r = {wrel.pearson_r:.3f}.
-
-![Figure 6]({f6})
-
-![Figure 15]({f15})
-
-![Industry exposure and wages]({fw})
+{industries_md}
 {age_md}{china_md}
 ## Consistency of repeated LLM labels (Table 5, as published)
 
@@ -359,4 +740,4 @@ occupations, which Table 2 does not list).
     pj = out / "provenance.json"
     pj.write_text(json.dumps({**prov.to_dict(), "headline": headline}, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
     files.append(pj)
-    return ReportResult(out_dir=out, files=tuple(files), headline=headline)
+    return ReportResult(out_dir=out, files=tuple(files), headline=headline, skipped=dict(skipped))

@@ -241,6 +241,11 @@ def export_cache(cache_path: str | Path, out_dir: str | Path, formats: Iterable[
     cache_path = Path(cache_path)
     if not cache_path.is_file():
         raise ScoringError(f"{cache_path}: no such cache file")
+    with open(cache_path, "rb") as f:
+        head = f.read(16)
+    if head != b"SQLite format 3\x00":
+        what = "an empty file" if not head else "not an SQLite database"
+        raise ScoringError(f"{cache_path}: {what}, so not a scoring cache (a cache is the SQLite file a scoring run writes)")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
