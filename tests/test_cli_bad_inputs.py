@@ -50,9 +50,6 @@ COMMANDS = {
 
 # (command, bad file) -> the defect, for commands owned by other subpackages (issue 21)
 XFAIL: dict[tuple[str, str], str] = {
-    ("postings-match-titles", "empty"): "empirics.postings match-titles: an empty CSV ends in a raw pandas EmptyDataError traceback (exit 1)",
-    ("postings-match-titles", "binary"): "empirics.postings match-titles: a binary file ends in a raw UnicodeDecodeError traceback (exit 1)",
-    ("postings-match-titles", "gbk"): "empirics.postings match-titles: a GBK CSV ends in a raw UnicodeDecodeError traceback (exit 1); no --encoding",
 }
 
 
@@ -101,7 +98,6 @@ def test_solve_non_numeric_set():
     _check(runner.invoke(app, ["solve", "--regime", "benchmark", "--set", "eta=abc"]))
 
 
-@pytest.mark.xfail(strict=True, reason="empirics.postings synth: --out naming an existing file ends in a raw NotADirectoryError traceback (exit 1)")
 def test_synth_out_is_a_file(tmp_path):
     f = tmp_path / "file"
     f.write_text("x")

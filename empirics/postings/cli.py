@@ -14,6 +14,21 @@ def _fail(e: Exception) -> None:
     raise typer.Exit(2) from e
 
 
+def title_report_lines(tm: dict | None) -> list[str]:
+    """Lines on title matching for the console, from ``report.json``'s ``title_matching``."""
+    if not tm or not tm.get("postings"):
+        return []
+    lines = [f"titles matched: {tm['postings_matched']:,} of {tm['postings']:,} postings ({tm['share_matched']:.1%}) "
+             f"without a code, at score >= {tm['threshold']:g}; unmatched in unmatched.csv: "
+             + ", ".join(f"{k} {v:,}" for k, v in tm["postings_unmatched_by_reason"].items() if v)]
+    if tm.get("postings_without_cjk"):
+        lines.append(f"  titles without CJK characters (not matched): {tm['titles_without_cjk']:,} titles, {tm['postings_without_cjk']:,} postings")
+    lines.append("  share of those postings trusted at each level: " + ", ".join(
+        f"{lv} {tm['share_trusted_by_level'][lv]:.1%}" for lv in ("large", "medium", "small", "fine")
+        if tm["share_trusted_by_level"].get(lv) is not None))
+    return lines
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``postings`` group to the root ``llm-labor`` app."""
     from simulator.cli import command_group
@@ -39,6 +54,8 @@ def register(app: typer.Typer) -> None:
         cfg = SynthConfig(rows=rows, seed=seed, chunk_rows=chunk_rows, missing_code_share=missing_code_share,
                           duplicate_rate=duplicate_rate, junk_share=junk_share)
         try:
+            if out.exists() and not out.is_dir():
+                raise PostingsError(f"--out {out} is a file; give a folder for the synthetic postings")
             with Progress(transient=True) as prog:
                 task = prog.add_task("generating", total=rows)
                 res = generate(cfg, out, progress=lambda done, total: prog.update(task, completed=done))
@@ -55,23 +72,34 @@ def register(app: typer.Typer) -> None:
         memory_limit: str = typer.Option("3GB", "--memory-limit", help="DuckDB memory limit."),
         threads: Optional[int] = typer.Option(None, "--threads", help="DuckDB threads (default: all cores)."),
         medians: bool = typer.Option(True, "--medians/--no-medians", help="Compute median wages (needs memory for one level at a time)."),
+        encoding: str = typer.Option("utf-8", "--encoding", help="Encoding of CSV input: utf-8, gbk or gb18030."),
+        max_line_bytes: int = typer.Option(2_000_000, "--max-line-bytes", help="CSV lines longer than this are quarantined (line_too_long)."),
+        min_title_score: Optional[float] = typer.Option(None, "--min-title-score",
+                                                        help="Confidence threshold of title matches (default 0.3; see docs/postings.md)."),
     ) -> None:
         """Validate (with quarantine), match titles, deduplicate and aggregate postings."""
         from .errors import PostingsError
         from .process import ProcessConfig, process
 
         cfg = ProcessConfig(window_days=window_days, match_titles=not no_match, memory_limit=memory_limit, threads=threads, medians=medians,
-                            progress_bar=True)
+                            progress_bar=True, encoding=encoding, max_line_bytes=max_line_bytes, min_title_score=min_title_score)
         try:
+            cfg.check()
             res = process([str(p) for p in inputs], out, cfg, progress=lambda m: typer.echo(m, err=True))
         except PostingsError as e:
             _fail(e)
         r = res.report
-        typer.echo(f"rows read {r['rows_read']:,}; quarantined {r['quarantined']:,}; valid {r['valid_rows']:,}; "
+        b = r["balance"]
+        typer.echo(f"rows in {b['rows_in']:,} = kept {b['rows_kept']:,} + quarantined {b['rows_quarantined']:,} (balanced); "
                    f"duplicates {r['duplicates']:,} ({r['duplicate_rate']:.2%}); {r['rows_per_second']:,.0f} rows/s")
         for k, v in r["quarantine_by_reason"].items():
             if v:
                 typer.echo(f"  {k}: {v:,}")
+        d = r["duplicate_posting_ids"]
+        if d["ids"]:
+            typer.echo(f"duplicate posting_ids: {d['ids']:,} ids on {d['rows']:,} rows; {d['rows_quarantined']:,} quarantined, one kept each")
+        for line in title_report_lines(r.get("title_matching")):
+            typer.echo(line)
         typer.echo(f"outputs in {res.out_dir}")
 
     @group.command("relate")
@@ -114,6 +142,9 @@ def register(app: typer.Typer) -> None:
         for name, fs in doc["moments"].items():
             for k, f in fs.items():
                 typer.echo(f"{name} ({k}): slope {f['slope']:.4g} (se {f['se']:.3g}, CI {f['ci_low']:.4g} to {f['ci_high']:.4g}, n {f['n']})")
+        cov = doc.get("postings_coverage") or {}
+        for line in title_report_lines(cov.get("title_matching")):
+            typer.echo(line)
         typer.echo(f"outputs in {out}")
 
     @group.command("match-titles")
@@ -121,6 +152,7 @@ def register(app: typer.Typer) -> None:
         input_csv: Path = typer.Argument(..., help="CSV with a `title` column."),
         out: Path = typer.Option(..., "--out", "-o", help="Output CSV: the input columns plus occupation_code and score."),
         no_aliases: bool = typer.Option(False, "--no-aliases", help="Do not use the job-board aliases of the OCD table."),
+        encoding: str = typer.Option("utf-8", "--encoding", help="Encoding of the CSV: utf-8, gbk or gb18030."),
     ) -> None:
         """Match job titles to OCD 2022 codes at the finest level the matcher trusts."""
         import pandas as pd
@@ -132,7 +164,21 @@ def register(app: typer.Typer) -> None:
         try:
             if not input_csv.is_file():
                 raise DataNotFoundError(f"match-titles: {input_csv} not found")
-            df = pd.read_csv(input_csv, dtype=str, keep_default_na=False)
+            if encoding not in ("utf-8", "gbk", "gb18030"):
+                raise InputError(f"match-titles: --encoding must be utf-8, gbk or gb18030, got {encoding!r}")
+            data = input_csv.read_bytes()
+            if not data.strip():
+                raise InputError(f"{input_csv}: the file is empty; it needs a header line with a column 'title'")
+            try:
+                data.decode(encoding)
+            except UnicodeDecodeError as exc:
+                line = data[: exc.start].count(b"\n") + 1
+                hint = "; it may be GBK: add --encoding gbk" if encoding == "utf-8" else ""
+                raise InputError(f"{input_csv}, line {line}: not {encoding} text (byte 0x{data[exc.start]:02x} at offset {exc.start}){hint}") from None
+            try:
+                df = pd.read_csv(input_csv, dtype=str, keep_default_na=False, encoding=encoding)
+            except pd.errors.ParserError as exc:
+                raise InputError(f"{input_csv}: not a readable CSV: {' '.join(str(exc).split())}") from None
             if "title" not in df.columns:
                 raise InputError(f"{input_csv}: no column 'title'; it has {list(df.columns)}")
             m = default_matcher(not no_aliases)
@@ -149,7 +195,12 @@ def register(app: typer.Typer) -> None:
 
     @group.command("eval-titles")
     def eval_titles(no_aliases: bool = typer.Option(False, "--no-aliases")) -> None:
-        """Accuracy of the title matcher at each level on the bundled hand-labelled titles."""
-        from .titles import default_matcher, evaluate
+        """Accuracy of the title matcher at each level on the bundled hand-labelled titles, and
+        accuracy against coverage as the confidence threshold moves."""
+        from .titles import accuracy_coverage, default_matcher, evaluate
 
-        typer.echo(evaluate(default_matcher(not no_aliases)).to_string(index=False))
+        m = default_matcher(not no_aliases)
+        typer.echo(evaluate(m).to_string(index=False))
+        t = accuracy_coverage(m)
+        typer.echo("\naccuracy (top-1, among matched titles) against coverage by confidence threshold:")
+        typer.echo(t[["threshold", "coverage", *[c for c in t.columns if c.startswith("acc_")]]].round(3).to_string(index=False))

@@ -24,3 +24,8 @@ class ConfigError(PostingsError, ValueError):
 
 class DataNotFoundError(PostingsError, FileNotFoundError):
     """An input or reference data file could not be found."""
+
+
+class AccountingError(PostingsError, RuntimeError):
+    """Rows in and rows out do not balance (rows in = rows kept + rows quarantined): a bug, never
+    passed silently."""

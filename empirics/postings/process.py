@@ -71,6 +71,13 @@ class ProcessConfig:
     medians: bool = True
     progress_bar: bool = False
     """Let DuckDB draw its progress bar on long queries (the CLI turns it on)."""
+    encoding: str = "utf-8"
+    """Text encoding of CSV input: ``utf-8``, ``gbk`` or ``gb18030`` (Parquet text is always UTF-8)."""
+    max_line_bytes: int = 2_000_000
+    """CSV lines longer than this (bytes) are quarantined as ``line_too_long`` (DuckDB's default limit)."""
+    min_title_score: float | None = None
+    """Confidence threshold of title matches (``None``: the matcher's, by default
+    :data:`empirics.postings.titles.DEFAULT_MIN_SCORE`); titles below it go to ``unmatched.csv``."""
 
     def check(self) -> None:
         labels = [p[0] for p in self.periods]
@@ -84,6 +91,29 @@ class ProcessConfig:
                 raise ConfigError(f"process: growth period {g!r} is not one of the periods {labels}")
         if self.window_days < 0:
             raise ConfigError(f"process: window_days must be >= 0, got {self.window_days}")
+        if _norm_encoding(self.encoding) not in ENCODINGS:
+            raise ConfigError(f"process: encoding {self.encoding!r} is not supported; use one of {list(ENCODINGS)}")
+        if self.max_line_bytes < 1024:
+            raise ConfigError(f"process: max_line_bytes must be >= 1024, got {self.max_line_bytes}")
+        if self.min_title_score is not None and not (self.min_title_score >= 0):
+            raise ConfigError(f"process: min_title_score must be >= 0, got {self.min_title_score}")
+
+
+ENCODINGS = ("utf-8", "gbk", "gb18030")
+"""Encodings accepted for CSV input."""
+
+INGEST_REASONS = ("line_too_long", "invalid_encoding", "malformed_row")
+"""Quarantine reasons of CSV lines that cannot be read as a row (before validation): longer than
+``max_line_bytes``, bytes that are not valid in the encoding, or a line that does not parse as a
+row of the header's columns (too many or too few fields, a stray quote). Listed before
+:data:`schema.REASONS` in ``quarantine_by_reason``."""
+
+_REJECT_REASON = {"LINE SIZE OVER MAXIMUM": "line_too_long", "INVALID ENCODING": "invalid_encoding"}
+
+
+def _norm_encoding(enc: str) -> str:
+    e = str(enc).strip().lower().replace("_", "-")
+    return {"utf8": "utf-8", "utf-8-sig": "utf-8", "gb2312": "gbk", "cp936": "gbk"}.get(e, e)
 
 
 @dataclass
@@ -112,33 +142,135 @@ def _connect(db_path: Path, cfg: ProcessConfig):
     return con
 
 
-_CSV_OPTS = "all_varchar = true, header = true, delim = ',', quote = '\"', escape = '\"'"
+def _source_sql(con, files: list[Path], fmt: str, cfg: ProcessConfig, work: Path):
+    """SELECT over the input with every schema column present (absent ones as NULL) plus
+    ``source_file``, the column types, and the CSV lines that could not be read as rows (see
+    :func:`_stage_csv`; empty for Parquet)."""
+    import pandas as pd
 
-
-def _source_sql(con, files: list[Path], fmt: str) -> tuple[str, dict[str, str]]:
-    """SELECT over the input with every schema column present (absent ones as NULL) plus ``source_file``."""
     from .schema import check_columns
 
+    if fmt == "csv":
+        return _stage_csv(con, files, cfg, work)
+    if _norm_encoding(cfg.encoding) != "utf-8":
+        raise ConfigError(f"process: --encoding {cfg.encoding} applies to CSV input only (Parquet text is UTF-8)")
     flist = "[" + ", ".join(_sql_str(str(f)) for f in files) + "]"
-    if fmt == "parquet":
-        reader = f"read_parquet({flist}, union_by_name = true, filename = true)"
-        present = {}
-        for f in files:
-            cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({_sql_str(str(f))})").fetchall()]
-            present[str(f)] = cols
-    else:
-        reader = f"read_csv({flist}, {_CSV_OPTS}, union_by_name = true, filename = true)"
-        present = {}
-        for f in files:
-            cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_csv({_sql_str(str(f))}, {_CSV_OPTS})").fetchall()]
-            present[str(f)] = cols
+    reader = f"read_parquet({flist}, union_by_name = true, filename = true)"
+    present = {}
+    for f in files:
+        cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({_sql_str(str(f))})").fetchall()]
+        present[str(f)] = cols
     check_columns(present)
     types = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()}
     sel = []
     for c in COLUMNS:
         sel.append(f'"{c}"' if c in types else f"CAST(NULL AS VARCHAR) AS \"{c}\"")
     sel.append("filename AS source_file")
-    return f"SELECT {', '.join(sel)} FROM {reader}", {c: types.get(c, "VARCHAR") for c in COLUMNS}
+    return f"SELECT {', '.join(sel)} FROM {reader}", {c: types.get(c, "VARCHAR") for c in COLUMNS}, pd.DataFrame(columns=_REJECT_COLS)
+
+
+_REJECT_COLS = ["source_file", "source_line", "byte_offset", "reason", "reasons", "raw_line", "detail"]
+
+
+def _escape_bytes(err: UnicodeDecodeError):
+    """Decoding error handler: ASCII bytes stay themselves, others become lone surrogates, which
+    encode back to the same bytes (``surrogateescape``), so a bad byte survives transcoding as an
+    invalid UTF-8 byte on its own line and DuckDB rejects that line alone."""
+    bad = err.object[err.start:err.end]
+    return "".join(chr(b) if b < 128 else chr(0xDC00 + b) for b in bad), err.end
+
+
+def _header(path: Path, enc: str, max_bytes: int) -> tuple[list[str], str]:
+    """Column names of a CSV file's header line and its line ending (``\\n`` or ``\\r\\n``)."""
+    import csv
+    import io
+
+    with open(path, "rb") as fh:
+        line = fh.readline(max_bytes + 1)
+    if len(line) > max_bytes:
+        raise InputError(f"{path}: line 1 (the header) is longer than {max_bytes:,} bytes")
+    crlf = line.endswith(b"\r\n")
+    try:
+        text = line.decode("utf-8-sig" if enc == "utf-8" else enc)
+    except UnicodeDecodeError as e:
+        hint = "; try --encoding gbk or gb18030" if enc == "utf-8" else ""
+        raise InputError(f"{path}: line 1 (the header), byte {e.start}: not valid {enc}{hint}") from e
+    names = next(csv.reader(io.StringIO(text.rstrip("\r\n"))), [])
+    if not names or any(not n.strip() for n in names):
+        raise InputError(f"{path}: line 1 (the header) has an empty column name: {names}")
+    return names, ("\\r\\n" if crlf else "\\n")
+
+
+def _transcode(src: Path, dst: Path, enc: str) -> None:
+    """``src`` from ``enc`` to UTF-8, streamed; undecodable bytes pass through unchanged (see
+    :func:`_escape_bytes`), so their lines are quarantined as ``invalid_encoding``."""
+    import codecs
+
+    codecs.register_error("postings_escape", _escape_bytes)
+    dec = codecs.getincrementaldecoder(enc)(errors="postings_escape")
+    with open(src, "rb") as fi, open(dst, "wb") as fo:
+        while True:
+            chunk = fi.read(1 << 24)
+            text = dec.decode(chunk, final=not chunk)
+            fo.write(text.encode("utf-8", errors="surrogateescape"))
+            if not chunk:
+                break
+
+
+def _stage_csv(con, files: list[Path], cfg: ProcessConfig, work: Path):
+    """Read the CSV files once into the table ``csv_input`` (all columns as text), line errors
+    aside: DuckDB's ``store_rejects`` keeps each line that cannot be read (too long, bad bytes,
+    wrong number of fields) out of the table and records it, so one bad line costs that line only.
+    Every later step reads the table, so the rows and the rejects come from this one scan.
+
+    Files in another encoding are transcoded to UTF-8 in ``work`` first. The header is read here
+    (so DuckDB's sniffer, which a very long line can stop, is not used). Returns the SELECT over
+    the table, the column types and the rejected lines (one row per line, columns
+    :data:`_REJECT_COLS`).
+    """
+    import pandas as pd
+
+    from .schema import check_columns
+
+    enc = _norm_encoding(cfg.encoding)
+    heads = {}
+    for f in files:
+        heads[f] = _header(f, enc, cfg.max_line_bytes)
+    check_columns({str(f): h[0] for f, h in heads.items()})
+    allcols: list[str] = []
+    for names, _ in heads.values():
+        allcols += [n for n in names if n not in allcols]
+    con.execute("CREATE TABLE csv_input (" + ", ".join(f'"{c}" VARCHAR' for c in allcols) + ", source_file VARCHAR)")
+    for i, f in enumerate(files):
+        names, nl = heads[f]
+        path = f
+        if enc != "utf-8":
+            path = work / f"transcoded_{i:05d}.csv"
+            _transcode(f, path, enc)
+        colspec = "{" + ", ".join(f"{_sql_str(c)}: 'VARCHAR'" for c in names) + "}"
+        con.execute(f"""INSERT INTO csv_input BY NAME
+            SELECT *, {_sql_str(str(f))} AS source_file FROM read_csv({_sql_str(str(path))}, columns = {colspec}, auto_detect = false,
+                header = true, delim = ',', quote = '"', escape = '"', new_line = '{nl}', max_line_size = {int(cfg.max_line_bytes)},
+                store_rejects = true)""")
+    paths = {str(work / f"transcoded_{i:05d}.csv") if enc != "utf-8" else str(f): str(f) for i, f in enumerate(files)}
+    rej = con.execute("""SELECT s.file_path, e.line, min(e.line_byte_position) AS lb, min(e.byte_position) AS bp,
+                                list(DISTINCT e.error_type ORDER BY e.error_type) AS types, first(e.csv_line ORDER BY e.byte_position) AS raw,
+                                first(e.error_message ORDER BY e.byte_position) AS msg, first(e.column_name ORDER BY e.byte_position) AS col
+                         FROM reject_errors e JOIN reject_scans s USING (scan_id, file_id) GROUP BY ALL ORDER BY 1, 2""").fetchall()
+    rows = []
+    for path, line, lb, bp, etypes, raw, msg, col in rej:
+        reasons = sorted({_REJECT_REASON.get(t, "malformed_row") for t in etypes}, key=INGEST_REASONS.index)
+        # DuckDB's positions count from 1 and point at the start of the field in error; the offset
+        # reported is from 0 (bytes before it in the file), of the original file for UTF-8 input
+        off = int(bp) - 1 if enc == "utf-8" and bp is not None else None
+        where = f"line {line}" + (f", column {col}" if col else "") + (f", byte {off}" if off is not None else "")
+        rows.append({"source_file": paths.get(path, path), "source_line": int(line), "byte_offset": off,
+                     "reason": reasons[0], "reasons": ";".join(reasons), "raw_line": raw,
+                     "detail": f"{paths.get(path, path)}: {where}: {msg.splitlines()[0] if msg else ''}"})
+    types = {c: "VARCHAR" for c in allcols}
+    sel = [f'"{c}"' if c in types else f"CAST(NULL AS VARCHAR) AS \"{c}\"" for c in COLUMNS]
+    return (f"SELECT {', '.join(sel)}, source_file FROM csv_input", {c: "VARCHAR" for c in COLUMNS},
+            pd.DataFrame(rows, columns=_REJECT_COLS))
 
 
 @dataclass(frozen=True)
@@ -213,6 +345,7 @@ def _parsed_sql(types: dict[str, str], rules: ValidationRules) -> _Sql:
         ("invalid_recruits", f"_rec IS NOT NULL AND (NOT isfinite(_rec) OR _rec < 1 OR _rec > {rmax} OR _rec <> floor(_rec))"),
         ("invalid_experience", f"_x IS NOT NULL AND (NOT isfinite(_x) OR _x < 0 OR _x > {xmax})"),
         ("unmatched_title", "_code IS NULL AND _matched IS NULL"),
+        ("duplicate_posting_id", "_piddup"),
     ]
     # NOT COALESCE(cond, FALSE), term by term. DuckDB orders DOUBLE totally (NaN above everything),
     # so a comparison's complement is the opposite comparison. The conjunction is never NULL: a
@@ -232,6 +365,7 @@ def _parsed_sql(types: dict[str, str], rules: ValidationRules) -> _Sql:
         f"(_rec IS NULL OR (isfinite(_rec) AND _rec >= 1 AND _rec <= {rmax} AND _rec = floor(_rec)))",
         f"(_x IS NULL OR (isfinite(_x) AND _x >= 0 AND _x <= {xmax}))",
         "(_code IS NOT NULL OR _matched IS NOT NULL)",
+        "NOT _piddup",
     ]
     return _Sql(", ".join(parsed), conds, valid, monthly)
 
@@ -284,26 +418,38 @@ def process(
         settings["version"] = duckdb.__version__
         con.register("_known_df", pd.DataFrame({"code": list(rules.known_codes)}, dtype=object))
         con.execute("CREATE TEMP TABLE known_codes AS SELECT CAST(code AS VARCHAR) AS code FROM _known_df")
-        src, types = _source_sql(con, files, fmt)
+        t = time.perf_counter()
+        src, types, rejects = _source_sql(con, files, fmt, cfg, work)
+        timings["read"] = time.perf_counter() - t
         q = _parsed_sql(types, rules)
         # `_known`: the code is one of the known codes (here by a semi-join; below by the code table)
         con.execute(f"CREATE TEMP VIEW parsed AS SELECT *, _code IN (SELECT code FROM known_codes) AS _known FROM (SELECT *, {q.parsed} FROM ({src}))")
         rows_read = con.execute(f"SELECT count(*) FROM ({src})").fetchall()[0][0]
         names = [r for r, _ in q.conds]
         # COALESCE keeps these tests above the scan, so only the rows without a code are tested
-        pre_ok = " AND ".join(f"NOT COALESCE(({c}), FALSE)" for r, c in q.conds if r != "unmatched_title")
+        pre_ok = " AND ".join(f"NOT COALESCE(({c}), FALSE)" for r, c in q.conds if r not in ("unmatched_title", "duplicate_posting_id"))
 
         # ---- title matching
         t = time.perf_counter()
+        unmatched = None
         if cfg.match_titles:
-            titles = con.execute(f"SELECT DISTINCT title FROM parsed WHERE _code IS NULL AND {pre_ok} ORDER BY title").fetchdf()["title"]
+            tcount = con.execute(f"SELECT title, count(*) AS n FROM parsed WHERE _code IS NULL AND {pre_ok} GROUP BY title ORDER BY title").fetchdf()
+            titles = tcount["title"]
             say(f"matching {len(titles):,} distinct titles")
             from .titles import default_matcher
 
-            res = (matcher or default_matcher()).match(titles.tolist()) if len(titles) else None
-            tm = _title_matches(titles, None if res is None else res["fine_code"].replace("", None), None if res is None else res["fine_score"])
+            m = matcher or default_matcher()
+            if cfg.min_title_score is not None:
+                m = _with_min_score(m, cfg.min_title_score)
+            res = m.match(titles.tolist()) if len(titles) else None
+            ok = None if res is None else res["matched"].to_numpy(bool)
+            tm = _title_matches(titles, None if res is None else res["fine_code"].where(ok, None).replace("", None),
+                                None if res is None else res["fine_score"], tcount["n"], res)
+            unmatched = _unmatched_table(m, tcount, res)
+            title_stats = _title_stats(tcount, res, m.weights.score_threshold)
         else:  # no title is matched: they are listed below, from the rows quarantined as unmatched
             tm = _title_matches(pd.Series([], dtype=object), None, None)
+            title_stats = None
         # every occupation a valid row can carry (a known code or a matched one), numbered in sorted
         # order: dedup and aggregation carry this integer instead of the code's text
         codes = np.array(sorted(set(rules.known_codes) | set(tm["matched_code"].dropna())), dtype=object)
@@ -329,7 +475,13 @@ def process(
             return (f"SELECT p.*, COALESCE(k.known, FALSE) AS _known, {match_cols} "
                     f"FROM (SELECT *, {q.parsed} FROM ({source})) p LEFT JOIN codes k ON k.code = p._code {title_join}")
 
-        con.execute(f"CREATE TEMP VIEW checked AS {checked(src)}")
+        # ---- duplicate posting_ids: of the rows sharing an id one is kept, the others fail the
+        # rule duplicate_posting_id (`_piddup`); see _with_pid_dups for the choice
+        t = time.perf_counter()
+        con.execute(f"CREATE TEMP TABLE dup_ids AS SELECT posting_id AS _did, count(*) AS n FROM ({src}) WHERE posting_id IS NOT NULL GROUP BY ALL HAVING count(*) > 1")
+        dup_ids, dup_id_rows = con.execute("SELECT count(*), COALESCE(sum(n), 0) FROM dup_ids").fetchall()[0]
+        con.execute(f"CREATE TEMP VIEW checked AS {_with_pid_dups(checked(src), q, bool(dup_ids))}")
+        timings["duplicate_ids"] = time.perf_counter() - t
 
         # ---- one pass: validate, sort the valid rows for dedup, stream them out and aggregate
         t = time.perf_counter()
@@ -361,22 +513,37 @@ def process(
         t = time.perf_counter()
         qpath = out / "quarantine.parquet"
         back = ", ".join(f'CAST(raw[{i + 1}] AS {types[c]}) AS "{c}"' for i, c in enumerate(COLUMNS))
-        qsrc = (f"SELECT {back}, raw[{len(COLUMNS) + 1}] AS source_file "
+        qsrc = (f"SELECT {back}, raw[{len(COLUMNS) + 1}] AS source_file, CAST(raw[{len(COLUMNS) + 2}] AS BOOLEAN) AS _piddup "
                 f"FROM (SELECT from_json(raw_json, '[\"VARCHAR\"]') AS raw FROM read_parquet({_sql_str(str(qraw))}))")
         reason = "CASE " + " ".join(f"WHEN COALESCE(({c}), FALSE) THEN '{r}'" for r, c in q.conds) + " END"
         all_reasons = "concat_ws(';', " + ", ".join(f"CASE WHEN COALESCE(({c}), FALSE) THEN '{r}' END" for r, c in q.conds) + ")"
         cols = ", ".join(f'"{c}"' for c in COLUMNS)
-        con.execute(f"""COPY (SELECT {cols}, source_file, {reason} AS reason, {all_reasons} AS reasons FROM ({checked(qsrc)}))
+        # lines that could not be read as rows (CSV only) come first, with all columns missing
+        con.register("_rejects_df", rejects.astype({"source_line": "Int64", "byte_offset": "Int64"}).astype(
+            {c: object for c in ("source_file", "reason", "reasons", "raw_line", "detail")}))
+        rej_cols = ", ".join(f'CAST(NULL AS {types[c]}) AS "{c}"' for c in COLUMNS)
+        con.execute(f"""COPY (SELECT {rej_cols}, CAST(source_file AS VARCHAR) AS source_file, CAST(reason AS VARCHAR) AS reason,
+                               CAST(reasons AS VARCHAR) AS reasons, CAST(source_line AS BIGINT) AS source_line,
+                               CAST(byte_offset AS BIGINT) AS byte_offset, CAST(raw_line AS VARCHAR) AS raw_line, CAST(detail AS VARCHAR) AS detail
+                        FROM _rejects_df
+                        UNION ALL
+                        SELECT {cols}, source_file, {reason} AS reason, {all_reasons} AS reasons, CAST(NULL AS BIGINT), CAST(NULL AS BIGINT),
+                               CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR) FROM ({checked(qsrc)}))
                         TO {_sql_str(str(qpath))} (FORMAT parquet, COMPRESSION zstd)""")
         qcounts = dict(con.execute(f"SELECT reason, count(*) FROM read_parquet({_sql_str(str(qpath))}) GROUP BY reason").fetchall())
+        dup_quarantined = con.execute(f"SELECT count(*) FROM read_parquet({_sql_str(str(qpath))}) "
+                                      "WHERE list_contains(string_split(reasons, ';'), 'duplicate_posting_id')").fetchall()[0][0]
         if None in qcounts:  # the validity test and the rules disagree: a bug, never silently passed
             raise RuntimeError(f"postings process: {qcounts[None]} quarantined rows have no reason")
-        if sum(qcounts.values()) + st.valid != rows_read:
-            raise RuntimeError(f"postings process: {rows_read} rows read but {st.valid} valid and {sum(qcounts.values())} quarantined")
+        rows_in = int(rows_read) + len(rejects)
+        _check_balance(files, rows_in, int(rows_read), len(rejects), int(st.valid), int(sum(qcounts.values())),
+                       int(dup_id_rows) - int(dup_ids), int(dup_quarantined))
         if not cfg.match_titles:  # exactly the rows whose only failing rule is unmatched_title (the last rule)
             tm = _title_matches(con.execute(f"SELECT DISTINCT title FROM read_parquet({_sql_str(str(qpath))}) "
                                             "WHERE reason = 'unmatched_title' ORDER BY title").fetchdf()["title"], None, None)
         _write_csv(tm, out / "title_matches.csv")
+        if unmatched is not None:
+            _write_csv(unmatched, out / "unmatched.csv")
         timings["quarantine"] = time.perf_counter() - t
 
         medians, timings["medians"] = None, 0.0
@@ -406,12 +573,22 @@ def process(
     quarantined = int(sum(qcounts.values()))
     duplicates = int(valid_rows - heads)
     report = {
+        "rows_in": rows_in,
         "rows_read": int(rows_read),
+        "rows_rejected_on_read": len(rejects),
         "quarantined": quarantined,
-        "quarantine_by_reason": {r: int(qcounts.get(r, 0)) for r in names},
+        "quarantine_by_reason": {r: int(qcounts.get(r, 0)) for r in (*INGEST_REASONS, *names)},
         "valid_rows": int(valid_rows),
+        "balance": {"rows_in": rows_in, "rows_kept": int(valid_rows), "rows_quarantined": quarantined,
+                    "ok": rows_in == int(valid_rows) + quarantined},
+        "duplicate_posting_ids": {"ids": int(dup_ids), "rows": int(dup_id_rows), "rows_quarantined": int(dup_id_rows) - int(dup_ids),
+                                  "rule": "of the rows sharing a posting_id, the first in the order (rows passing every other rule "
+                                          "first, then date, code, matched code, firm, title, city, description, wage_unit, education, "
+                                          "n_recruits, wage_min, wage_max, experience_min_years; missing values last) is kept, the "
+                                          "others are quarantined as duplicate_posting_id"},
         "titles_matched": int(tm["matched_code"].notna().sum()),
         "titles_distinct_without_code": int(len(tm)),
+        "title_matching": title_stats,
         "heads": int(heads),
         "duplicates": duplicates,
         "duplicate_rate": duplicates / valid_rows if valid_rows else float("nan"),
@@ -427,6 +604,8 @@ def process(
     }
     files_out = {k: out / v for k, v in {"quarantine": "quarantine.parquet", "occupations": "occupations.parquet",
                                           "growth": "growth.parquet", "report": "report.json", "title_matches": "title_matches.csv"}.items()}
+    if (out / "unmatched.csv").exists():
+        files_out["unmatched"] = out / "unmatched.csv"
     (out / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True, default=str), encoding="utf-8")
     return ProcessResult(out, report, occ, growth, files_out)
 
@@ -479,12 +658,12 @@ def _scan(con, q: _Sql, window_days: int, codes, qraw: Path, wage_file: Path | N
     import pyarrow.parquet as pq
 
     valid = " AND ".join(q.valid)
-    raw = "CAST(to_json([" + ", ".join(f'CAST("{c}" AS VARCHAR)' for c in COLUMNS) + ", source_file]) AS VARCHAR)"
+    raw = "CAST(to_json([" + ", ".join(f'CAST("{c}" AS VARCHAR)' for c in COLUMNS) + ", source_file, CAST(_piddup AS VARCHAR)]) AS VARCHAR)"
     key, order = ("0::UBIGINT", "ok DESC, firm, ci, day") if exact else (_DEDUP_KEY, "key, day")
     # the validity test as a CASE condition is evaluated like a filter (terms on selection vectors);
     # `key` is NULL exactly for the failing rows. A missing number comes out as NaN (valid numbers
     # are finite), so the columns convert to numpy without a copy.
-    sql = f"""SELECT CASE WHEN ok THEN {key} END AS key, CASE WHEN ok THEN firm ELSE {raw} END AS firm, posting_id AS pid,
+    sql = f"""SELECT CASE WHEN ok THEN {key} END AS key, CASE WHEN ok THEN firm ELSE {raw} END AS firm, CAST(posting_id AS VARCHAR) AS pid,
                      CAST(_date - DATE '1970-01-01' AS INTEGER) AS day, _ci AS ci, COALESCE(_rec, 'NaN') AS rec,
                      COALESCE({q.monthly}, 'NaN') AS monthly, COALESCE(_x, 'NaN') AS x, _edu AS edu
               FROM (SELECT *, CASE WHEN {valid} THEN TRUE ELSE FALSE END AS ok FROM checked)
@@ -648,8 +827,7 @@ class _Dedup:
             ends = np.append(np.flatnonzero(~tie), n)
             for s, e in zip(starts, ends[np.searchsorted(ends, starts + 1)]):
                 pids = rows["pid"][s:e].to_pylist()
-                named = [i for i, p in enumerate(pids) if p is not None]  # a missing id sorts last
-                first = min(named, key=pids.__getitem__) if named else 0
+                first = min(range(e - s), key=lambda i: _tie_key(pids[i], rows, s + i))
                 head[s], head[s + first] = False, True
         self.carry = (key[-1], day[-1], ci[-1], firm[n - 1].as_py())
         self.n_valid += n
@@ -682,6 +860,20 @@ class _Dedup:
             self.n_wages += k
         elif self.wwriter is not None:
             self.wwriter.write_table(pa.table({"ci": ci[hw].astype(np.int32), "year": year[hw].astype(np.int32), "monthly": wage[hw]}))
+
+
+def _tie_key(pid, rows: dict, i: int) -> tuple:
+    """Order of rows of one firm and occupation on one day (the first is the head): ``posting_id``
+    as text, then recruits, monthly wage, experience and education, missing values last. Only
+    rows without a ``posting_id`` can tie on it (duplicate ids are quarantined), and the rest of
+    the key makes their choice independent of the input's format and row order."""
+    import math
+
+    def num(v):
+        v = float(v)
+        return (True, 0.0) if math.isnan(v) else (False, v)
+
+    return (pid is None, pid or "", num(rows["rec"][i]), num(rows["monthly"][i]), num(rows["x"][i]), int(rows["edu"][i]))
 
 
 def _years(day):
@@ -1049,15 +1241,116 @@ def share_growth(occ: pd.DataFrame, early: str, late: str) -> pd.DataFrame:
     return g
 
 
-def _title_matches(titles, codes, scores) -> pd.DataFrame:
+def _title_matches(titles, codes, scores, counts=None, res=None) -> pd.DataFrame:
     """The ``title_matches.csv`` table: each distinct title without a code, its matched fine code
-    (missing: none trusted, or matching off) and the match score (0 when not matched)."""
+    (missing: unmatched, or matching off), the best fine occupation's score (0 when matching is
+    off), the number of postings with the title (``n_postings``, missing when matching is off) and
+    ``unmatched_reason`` (empty when matched; ``empty``, ``no_cjk``, ``below_threshold``)."""
     import pandas as pd
 
     n = len(titles)
     return pd.DataFrame({"title": titles.to_numpy(dtype=object),
                          "matched_code": pd.Series([None] * n, dtype=object) if codes is None else codes.to_numpy(dtype=object),
-                         "match_score": 0.0 if scores is None else scores.to_numpy()})
+                         "match_score": 0.0 if scores is None else scores.to_numpy(),
+                         "n_postings": pd.array([None] * n if counts is None else counts.to_numpy(), dtype="Int64"),
+                         "unmatched_reason": pd.Series([None] * n, dtype=object) if res is None else res["unmatched_reason"].to_numpy(dtype=object)})
+
+
+def _with_min_score(matcher: TitleMatcher, min_score: float) -> TitleMatcher:
+    """``matcher`` with another confidence threshold (a shallow copy sharing its matrices)."""
+    import copy
+    from dataclasses import replace
+
+    m = copy.copy(matcher)
+    m.weights = replace(matcher.weights, min_score=float(min_score))
+    return m
+
+
+def _unmatched_table(matcher: TitleMatcher, tcount: pd.DataFrame, res: pd.DataFrame | None) -> pd.DataFrame:
+    """``unmatched.csv``: each distinct title left unmatched (no CJK character, empty once cleaned,
+    or best score below the threshold) with its number of postings, the reason and its three best
+    guesses (code, OCD title, score), most postings first."""
+    import pandas as pd
+
+    cols = ["title", "title_clean", "n_postings", "unmatched_reason", "best_score"]
+    if res is None or not len(res):
+        g = matcher.guesses([], k=3)
+        return pd.DataFrame(columns=cols + list(g.columns))
+    um = ~res["matched"].to_numpy(bool)
+    base = pd.DataFrame({"title": tcount["title"].to_numpy(dtype=object)[um], "title_clean": res["title_clean"].to_numpy(dtype=object)[um],
+                         "n_postings": tcount["n"].to_numpy()[um].astype("int64"),
+                         "unmatched_reason": res["unmatched_reason"].to_numpy(dtype=object)[um],
+                         "best_score": res["fine_score"].to_numpy(float)[um]})
+    g = matcher.guesses(base["title"].tolist(), k=3)
+    out = pd.concat([base.reset_index(drop=True), g], axis=1)
+    return out.sort_values(["n_postings", "title"], ascending=[False, True], kind="stable").reset_index(drop=True)
+
+
+def _title_stats(tcount: pd.DataFrame, res: pd.DataFrame | None, threshold: float) -> dict:
+    """Title matching in numbers for ``report.json``. Postings are those that needed a match (no
+    code, every other rule passed); ``share_matched`` is the share whose title was matched (they
+    enter the aggregates at every level through their best fine occupation) and
+    ``share_trusted_by_level[L]`` the share whose match is also trusted at L or finer (the matcher's
+    probability mass at L clears that level's threshold, as for ``match-titles``)."""
+    from .titles import LEVELS
+
+    n = tcount["n"].to_numpy().astype("int64") if len(tcount) else None
+    total = int(n.sum()) if n is not None else 0
+    out = {"threshold": float(threshold), "titles": int(len(tcount)), "postings": total}
+    if res is None or total == 0:
+        out.update({"titles_matched": 0, "postings_matched": 0, "share_matched": None,
+                    "postings_unmatched_by_reason": {}, "titles_without_cjk": 0, "postings_without_cjk": 0,
+                    "share_trusted_by_level": {lv: None for lv in LEVELS}})
+        return out
+    ok = res["matched"].to_numpy(bool)
+    why = res["unmatched_reason"].to_numpy(dtype=object)
+    rank = {lv: i for i, lv in enumerate(LEVELS)}
+    tr = res["level"].map(lambda x: rank.get(x, -1)).to_numpy()
+    out.update({
+        "titles_matched": int(ok.sum()),
+        "postings_matched": int(n[ok].sum()),
+        "share_matched": float(n[ok].sum() / total),
+        "postings_unmatched_by_reason": {r: int(n[why == r].sum()) for r in ("below_threshold", "no_cjk", "empty")},
+        "titles_without_cjk": int((why == "no_cjk").sum()),
+        "postings_without_cjk": int(n[why == "no_cjk"].sum()),
+        "share_trusted_by_level": {lv: float(n[ok & (tr >= i)].sum() / total) for i, lv in enumerate(LEVELS)},
+    })
+    return out
+
+
+def _with_pid_dups(checked_sql: str, q: _Sql, any_dups: bool) -> str:
+    """The checked rows with ``_piddup``: true for every row of a duplicated ``posting_id`` but one.
+
+    The row kept is the first in an order that depends on the rows' values only (not on file
+    order or format, so that CSV and Parquet give the same result): rows passing every other rule
+    first, then the parsed date, code, matched code, firm, title, city, description, unit and
+    education text, recruits, wage bounds and experience as numbers (missing values last). Rows
+    equal in all of these are interchangeable for every output. Rows with another ``posting_id``
+    (or none) are not sorted at all; without duplicate ids nothing is added to the query.
+    """
+    if not any_dups:
+        return f"SELECT *, FALSE AS _piddup FROM ({checked_sql})"
+    ok = " AND ".join(q.valid[:-1])  # every rule but duplicate_posting_id
+    order = ("ok_ DESC, _date, _code, _matched, firm, title, city, description, wage_unit, education, "
+             "_rec, _wmin, _wmax, _x")
+    return f"""SELECT b.*, FALSE AS _piddup FROM ({checked_sql}) b ANTI JOIN dup_ids d ON b.posting_id = d._did
+               UNION ALL
+               SELECT * EXCLUDE (ok_, rk_), rk_ > 1 AS _piddup FROM (
+                   SELECT *, row_number() OVER (PARTITION BY posting_id ORDER BY {order}) AS rk_ FROM (
+                       SELECT b.*, CASE WHEN {ok} THEN TRUE ELSE FALSE END AS ok_ FROM ({checked_sql}) b SEMI JOIN dup_ids d ON b.posting_id = d._did))"""
+
+
+def _check_balance(files, rows_in: int, rows_read: int, rejected: int, valid: int, quarantined: int, dup_rows: int, dup_quarantined: int) -> None:
+    """Rows in = rows kept + rows quarantined, and every row of a duplicated id but one quarantined;
+    raises :class:`AccountingError` otherwise (a bug: nothing may be lost or counted twice)."""
+    from .errors import AccountingError
+
+    where = f"{[str(f) for f in files][:3]}{' ...' if len(files) > 3 else ''}"
+    if rows_in != rows_read + rejected or valid + quarantined != rows_in:
+        raise AccountingError(f"postings input {where}: {rows_in:,} rows in ({rows_read:,} read, {rejected:,} rejected on read) but "
+                              f"{valid:,} kept + {quarantined:,} quarantined = {valid + quarantined:,}")
+    if dup_quarantined != dup_rows:
+        raise AccountingError(f"postings input {where}: {dup_rows:,} rows repeat a posting_id but {dup_quarantined:,} were quarantined for it")
 
 
 def _write_csv(df: pd.DataFrame, path: Path) -> None:

@@ -95,6 +95,22 @@ def validate(df: pd.DataFrame, rules: ValidationRules, title_map: dict[str, str 
             ("invalid_experience", x.notna() & (~np.isfinite(x) | (x < 0) | (x > rules.experience_max))),
             ("unmatched_title", code.isna() & matched.isna()),
         ]
+    # duplicate posting_ids: of the rows sharing an id, the first in the order of
+    # process._with_pid_dups is kept (rows passing every other rule first, then the parsed values)
+    pid = df["posting_id"].astype("string")
+    rep = pid.notna() & pid.duplicated(keep=False)
+    piddup = pd.Series(False, index=df.index)
+    if rep.any():
+        other_bad = pd.Series(False, index=df.index)
+        for _, c in conds:
+            other_bad |= c.fillna(False).astype(bool)
+        d = pd.DataFrame({"pid": pid, "bad": other_bad, "date": out["_date"], "code": code, "matched": matched,
+                          **{c: df[c].astype("string") for c in ("firm", "title", "city", "description", "wage_unit", "education")},
+                          "rec": out["_rec"], "wmin": wmin, "wmax": wmax, "x": out["_x"]})[rep.to_numpy()]
+        d = d.sort_values(["pid", "bad", "date", "code", "matched", "firm", "title", "city", "description", "wage_unit", "education",
+                           "rec", "wmin", "wmax", "x"], kind="stable", na_position="last")
+        piddup[d.index[d["pid"].duplicated(keep="first").to_numpy()]] = True
+    conds.append(("duplicate_posting_id", piddup))
     reason = pd.Series(None, index=df.index, dtype=object)
     for r, c in reversed(conds):
         reason[c.fillna(False).astype(bool).to_numpy()] = r
@@ -120,7 +136,12 @@ def dedup(df: pd.DataFrame, parsed: pd.DataFrame, window_days: int = 30) -> pd.D
             "edu": parsed["_edu"].to_numpy()[ok],
         }
     )
-    v = v.sort_values(["firm", "code", "date", "posting_id"], kind="stable", na_position="last")
+    # rows of one firm and occupation on one day: by posting_id, then the values a head carries
+    # (the order of process._tie_key), so that the head does not depend on the input's row order
+    from .process import EDU_KEYS
+
+    v["edu_i"] = v["edu"].map({k: i for i, k in enumerate(EDU_KEYS)})
+    v = v.sort_values(["firm", "code", "date", "posting_id", "rec", "monthly", "x", "edu_i"], kind="stable", na_position="last")
     same = (v["firm"] == v["firm"].shift()) & (v["code"] == v["code"].shift())
     gap = (v["date"] - v["date"].shift()).dt.days
     dup = same.fillna(False) & (gap <= window_days) & v["firm"].notna()

@@ -271,8 +271,21 @@ def run_relate(processed_dir: str | Path, exposure_path: str | Path, out_dir: st
         plot_relation(d["exposure"], d[col], d[wcol], fs, xlabel=f"Exposure ({measure})", ylabel=label,
                       title=f"{label} and exposure, {level} occupations, {period} ({fig})", path=out / f"{name}.png", provenance=prov)
     doc = moments_document(fits, table, exposure_measure=measure, level=level, period=period, source=f"postings: {pdir}", provenance=prov)
+    doc["postings_coverage"] = _postings_coverage(pdir)
     (out / "moments.json").write_text(json.dumps(doc, indent=2, default=float), encoding="utf-8")
     return doc
+
+
+def _postings_coverage(pdir: Path) -> dict | None:
+    """What the processed postings kept, from ``report.json`` (``None`` when the folder has none):
+    rows in, kept and quarantined, duplicate posting_ids and title matching (shares of postings
+    without a code matched, and trusted at each level)."""
+    f = pdir / "report.json"
+    if not f.is_file():
+        return None
+    r = json.loads(f.read_text(encoding="utf-8"))
+    return {"balance": r.get("balance"), "duplicate_posting_ids": {k: v for k, v in (r.get("duplicate_posting_ids") or {}).items() if k != "rule"},
+            "title_matching": r.get("title_matching")}
 
 
 def run_us(out_dir: str | Path, *, measure: str = "dv_rating_beta", n_boot: int = 999, seed: int = 0, shared=None) -> dict:

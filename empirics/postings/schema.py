@@ -95,9 +95,12 @@ REASONS: tuple[str, ...] = (
     "invalid_recruits",
     "invalid_experience",
     "unmatched_title",
+    "duplicate_posting_id",
 )
 """Quarantine reasons, in the order they are checked; a row's ``reason`` is the first that applies
-and ``reasons`` lists all that apply (``unmatched_title`` is assigned after matching)."""
+and ``reasons`` lists all that apply (``unmatched_title`` is assigned after matching,
+``duplicate_posting_id`` to all rows of a repeated id but the one kept). Lines of a CSV file that
+cannot be read as rows have the reasons of ``process.INGEST_REASONS`` instead."""
 
 
 def fine_codes() -> tuple[str, ...]:

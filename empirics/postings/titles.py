@@ -18,6 +18,16 @@ Method
    large categories follow from the code. The *trusted* code (what ``match-titles`` writes) is
    the finest level whose best category score clears that level's threshold; categories at a
    level score the maximum over their fine occupations.
+5. **Confidence threshold**: a title is *matched* only when its cleaned form has a CJK character
+   and the score of its best fine occupation is at least ``MatchWeights.min_score``
+   (:data:`DEFAULT_MIN_SCORE`); otherwise it is unmatched (``unmatched_reason``: ``empty``,
+   ``no_cjk`` or ``below_threshold``), has no trusted code, and ``postings process`` lists it in
+   ``unmatched.csv`` with its best guesses (:meth:`TitleMatcher.guesses`) instead of counting it.
+   Titles without CJK characters (English titles) are never matched: the OCD documents are
+   Chinese, so such a title only meets a few Latin tokens and its scores are near zero and flat,
+   and the softmax then spreads its mass evenly, so that the large category with the most fine
+   occupations (6) took the most mass ("Senior Software Engineer" -> large category 6 although
+   its best fine guess, 2-02-10-03, was right).
 
 Accuracy on the bundled labelled titles is computed by :func:`evaluate` and reported in
 ``docs/postings.md``.
@@ -138,6 +148,20 @@ class MatchWeights:
     """Softmax temperature turning fine scores into probabilities."""
     thresholds: tuple[float, float, float, float] = (0.0, 0.3, 0.4, 0.5)
     """Minimum probability mass to report a code at the large, medium, small and fine level."""
+    min_score: float | None = None
+    """Confidence threshold: a title whose best fine occupation scores below it is unmatched
+    (``None``: :data:`DEFAULT_MIN_SCORE`)."""
+
+    @property
+    def score_threshold(self) -> float:
+        return DEFAULT_MIN_SCORE if self.min_score is None else float(self.min_score)
+
+
+DEFAULT_MIN_SCORE = 0.3
+"""Default confidence threshold on the best fine occupation's score (``fine_score``), chosen from
+the accuracy-against-coverage table of :func:`accuracy_coverage` (docs/postings.md): below 0.3 the
+best guess is wrong about three times in four at the fine level and about half the time even at the
+large level, while 88% of the labelled titles stay above it."""
 
 
 class TitleMatcher:
@@ -254,8 +278,12 @@ class TitleMatcher:
         and ``p_L`` (that mass; probabilities are a softmax of the fine scores with temperature
         ``weights.temperature``); ``occupation_code``, the trusted code: the category at the finest
         level whose mass clears that level's threshold, written in the full OCD form (``2-02-10-03``,
-        ``2-02-00-00``), empty when no level does or the cleaned title is empty; ``level`` and
-        ``score`` (the mass behind the trusted code). Distinct cleaned titles are scored once.
+        ``2-02-00-00``), empty when no level does or the title is unmatched; ``level`` and
+        ``score`` (the mass behind the trusted code); ``cjk`` (the cleaned title has a CJK
+        character), ``matched`` (it has one and ``fine_score`` is at least the confidence threshold
+        ``weights.min_score``) and ``unmatched_reason`` (``''``, ``empty``, ``no_cjk`` or
+        ``below_threshold``). ``fine_code`` stays the best guess for unmatched titles (empty when
+        the title is empty or nothing scores above 0). Distinct cleaned titles are scored once.
         """
         import numpy as np
         import pandas as pd
@@ -289,6 +317,10 @@ class TitleMatcher:
                 progress(min(start + batch_size, n), n)
         valid = (np.char.str_len(uniq.astype(str)) > 0) & (fine_score > 0)
         out = {"title_clean": uniq, "fine_code": np.where(valid, self.codes[best], ""), "fine_score": fine_score}
+        cjk = np.array([bool(_CJK.search(u)) for u in uniq], dtype=bool)
+        matched = valid & cjk & (fine_score >= w.score_threshold)
+        why = np.where(matched, "", np.where(np.char.str_len(uniq.astype(str)) == 0, "empty",
+                                             np.where(~cjk, "no_cjk", "below_threshold"))).astype(object)
         trusted = np.full(n, "", dtype=object)
         tlevel = np.full(n, "", dtype=object)
         tscore = np.zeros(n)
@@ -298,14 +330,42 @@ class TitleMatcher:
             codes = np.where(valid, labels[cat[lv]], "")
             out[f"code_{lv}"] = codes
             out[f"p_{lv}"] = np.where(valid, mass[lv], 0.0)
-            ok = (trusted == "") & valid & (mass[lv] >= w.thresholds[li])
+            ok = (trusted == "") & matched & (mass[lv] >= w.thresholds[li])
             trusted[ok] = codes[ok]
             tlevel[ok] = lv
             tscore[ok] = mass[lv][ok]
-        out.update({"occupation_code": trusted, "level": tlevel, "score": tscore})
+        out.update({"occupation_code": trusted, "level": tlevel, "score": tscore, "cjk": cjk, "matched": matched,
+                    "unmatched_reason": why})
         df = pd.DataFrame(out).iloc[inv].reset_index(drop=True)
         return df[["title_clean", "fine_code", "fine_score", *[f"{k}_{lv}" for lv in LEVELS for k in ("code", "p")],
-                   "occupation_code", "level", "score"]]
+                   "occupation_code", "level", "score", "cjk", "matched", "unmatched_reason"]]
+
+    def guesses(self, titles: Iterable[str], k: int = 3) -> pd.DataFrame:
+        """The ``k`` best fine occupations of each title, best first: ``guess{i}_code``,
+        ``guess{i}_title`` and ``guess{i}_score`` for i = 1..k (empty code and score 0 where a
+        title's cleaned form is empty or fewer than i occupations score above 0)."""
+        import numpy as np
+        import pandas as pd
+
+        titles = list(titles)
+        cleaned = [clean_title(t) if isinstance(t, str) else "" for t in titles]
+        n = len(titles)
+        code = np.full((n, k), "", dtype=object)
+        score = np.zeros((n, k))
+        if n:
+            s = self.scores(cleaned)
+            top = np.argsort(-s, axis=1, kind="stable")[:, :k]
+            sc = np.take_along_axis(s, top, axis=1)
+            ok = (sc > 0) & (np.array([len(c) > 0 for c in cleaned])[:, None])
+            code[:, :top.shape[1]] = np.where(ok, self.codes[top], "")
+            score[:, :top.shape[1]] = np.where(ok, sc, 0.0)
+        names = dict(zip(self.occupations["code"], self.occupations["title"]))
+        out = {}
+        for i in range(k):
+            out[f"guess{i + 1}_code"] = code[:, i]
+            out[f"guess{i + 1}_title"] = [names.get(c, "") for c in code[:, i]]
+            out[f"guess{i + 1}_score"] = score[:, i]
+        return pd.DataFrame(out)
 
 
 def _all_substring_hits(key_map: dict, flat: str) -> list[str]:
@@ -458,3 +518,46 @@ def evaluate(matcher: TitleMatcher | None = None, labeled: pd.DataFrame | None =
             }
         )
     return pd.DataFrame(out)
+
+
+ACCURACY_COVERAGE_THRESHOLDS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 1.2)
+"""Confidence thresholds of the accuracy-against-coverage table in docs/postings.md."""
+
+
+def accuracy_coverage(matcher: TitleMatcher | None = None, thresholds: Sequence[float] = ACCURACY_COVERAGE_THRESHOLDS,
+                      labeled: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Accuracy against coverage as the confidence threshold (``MatchWeights.min_score``) moves.
+
+    For each threshold t, a labelled title is *matched* when it has a CJK character and its best
+    fine occupation scores at least t (the rule of :meth:`TitleMatcher.match`). ``coverage`` is the
+    share of all labelled titles matched; for each level L, ``acc_L`` is the top-1 accuracy at L
+    among the matched titles labelled at L or finer, ``n_L`` their number, and ``band_acc_L`` the
+    accuracy at L of the titles that this threshold drops and the previous (lower) one kept (NaN
+    for the first). One scoring pass serves every threshold.
+    """
+    import numpy as np
+    import pandas as pd
+
+    m = matcher or default_matcher()
+    lab = load_labeled_titles() if labeled is None else labeled
+    res = m.match(lab["title"])
+    rank = {lv: i for i, lv in enumerate(LEVELS)}
+    exp_rank = lab["expected_level"].map(rank).to_numpy()
+    has = (res["fine_code"] != "").to_numpy() & res["cjk"].to_numpy(bool)
+    score = res["fine_score"].to_numpy(float)
+    right = {lv: (res["fine_code"].str[:_LEVEL_LEN[lv]] == lab["expected_code"].str[:_LEVEL_LEN[lv]]).to_numpy()
+             for lv in LEVELS}
+    rows, prev = [], None
+    for t in sorted(thresholds):
+        keep = has & (score >= t)
+        row = {"threshold": float(t), "coverage": float(keep.mean()) if len(keep) else float("nan"), "n_matched": int(keep.sum())}
+        for li, lv in enumerate(LEVELS):
+            at = exp_rank >= li
+            k = keep & at
+            row[f"acc_{lv}"] = float(right[lv][k].mean()) if k.any() else float("nan")
+            row[f"n_{lv}"] = int(k.sum())
+            band = (prev & ~keep & at) if prev is not None else np.zeros(len(keep), dtype=bool)
+            row[f"band_acc_{lv}"] = float(right[lv][band].mean()) if band.any() else float("nan")
+        rows.append(row)
+        prev = keep
+    return pd.DataFrame(rows)

@@ -101,5 +101,5 @@ def test_real_data_paths(tmp_path):
         pytest.skip("shared reference data not available")
     us = run_us(tmp_path, n_boot=100)
     m = us["moments"]["log_wage"]
-    assert m["unweighted"]["n"] == 679
+    assert m["unweighted"]["n"] == 779  # 767 codes joined directly on SOC 2018 and 12 OEWS broad-group aggregates
     assert json.loads((tmp_path / "moments_us.json").read_text())["source"].startswith("US")

@@ -66,7 +66,12 @@ def test_cli_end_to_end(tmp_path):
     assert r.exit_code == 0, r.output
     rep = json.loads((tmp_path / "p" / "report.json").read_text())
     truth = json.loads((tmp_path / "s" / "truth.json").read_text())
-    assert rep["rows_read"] == 6000 and rep["quarantined"] == truth["junk_rows"]
+    # besides the injected junk, only the titles below the matcher's confidence threshold (a few %)
+    tm = rep["title_matching"]
+    assert rep["rows_read"] == 6000 and rep["quarantined"] == truth["junk_rows"] + rep["quarantine_by_reason"]["unmatched_title"]
+    assert rep["quarantine_by_reason"]["unmatched_title"] == sum(tm["postings_unmatched_by_reason"].values())
+    assert tm["share_matched"] > 0.95 and rep["balance"]["ok"]
+    assert "titles matched:" in r.output and "(balanced)" in r.output
     assert rep["titles_matched"] > 0 and rep["provenance"]["git"]["commit"]
     r = run(app, ["postings", "relate", str(tmp_path / "p"), "--exposure", str(tmp_path / "s" / "exposure.csv"),
                   "--out", str(tmp_path / "r"), "--level", "medium", "--n-boot", "50"])
