@@ -676,11 +676,13 @@ Mean absolute difference {comp.mean_abs_diff:.3f}; {comp.disagreement_share:.0%}
             f"max |difference| = {us.max_abs_diff:.3g}.\n\n## Beta exposure over the SOC hierarchy (GPT-4 vs human)\n\n"
             + md_table(pd.DataFrame(rows), index=False, digits=4)
             + f"\n\n## Exposure and wages, detailed occupations (SOC 2018, OEWS May 2025)\n\n{wr['unweighted'].n} occupations matched. "
+            f"Join: {us.join.summary()}.\n\n"
             f"Pearson r (exposure, log median wage) = {wr['unweighted'].pearson_r:.3f} (p = {wr['unweighted'].pearson_p:.3g}); Spearman rho = {wr['unweighted'].spearman_r:.3f}. "
-            f"Slope of log wage on exposure: {wr['unweighted'].slope:.3f} unweighted, {wr['employment_weighted'].slope:.3f} employment-weighted.\n\n"
+            f"Slope of log wage on exposure: {wr['unweighted'].slope:.3f} (HC1 se {wr['unweighted'].se:.3f}) unweighted, "
+            f"{wr['employment_weighted'].slope:.3f} (HC1 se {wr['employment_weighted'].se:.3f}) employment-weighted.\n\n"
             "## Sector exposure (OEWS sector x occupation employment)\n\n"
             + md_table(sec[["sector_title", cfg.us_measure, "coverage", "a_mean", "tot_emp"]], digits=3)
-            + f"\n\nSector exposure against log mean wage over {us.sector_relation.n} sectors: Pearson r = {us.sector_relation.pearson_r:.3f} (p = {us.sector_relation.pearson_p:.3g}).",
+            + f"\n\nSector exposure against log mean wage over {us.sector_relation.n} sectors: Pearson r = {us.sector_relation.pearson_r:.3f} (p = {us.sector_relation.pearson_p:.3g}); slope {us.sector_relation.slope:.3f} (HC1 se {us.sector_relation.se:.3f}).",
         )
         us_md = f"\n## United States\n\n[us_summary.md](us_summary.md): GPTs-are-GPTs occupation scores rebuilt (max |diff| {us.max_abs_diff:.2g}), aggregated over SOC, joined to OEWS wages.\n\n![US exposure and wages]({fu})\n\n![US sectors]({fs})\n"
         headline_us = {"us_occ_level_max_abs_diff": us.max_abs_diff, "us_wage_pearson_r": wr["unweighted"].pearson_r, "us_sector_wage_pearson_r": us.sector_relation.pearson_r}

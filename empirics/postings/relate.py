@@ -296,7 +296,11 @@ def run_us(out_dir: str | Path, *, measure: str = "dv_rating_beta", n_boot: int 
 
     from .provenance import provenance
 
+    from empirics.aggregation.data import shared_data_dir
+    from empirics.aggregation.us import OCC_COLUMNS
+
     us = run_us_path(measure=measure, shared=shared)
+    base = Path(shared) if shared is not None else shared_data_dir()
     j = us.occupations
     t = j.set_index("soc_code")[[measure, "a_median", "tot_emp"]].rename(columns={measure: "exposure", "tot_emp": "weight"})
     t["mean_log_wage"] = np.log(t["a_median"] / 12.0)
@@ -304,13 +308,24 @@ def run_us(out_dir: str | Path, *, measure: str = "dv_rating_beta", n_boot: int 
                          "weighted": fit(t["exposure"], t["mean_log_wage"], t["weight"], n_boot=n_boot, seed=seed + 1)}}
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    prov = provenance("postings relate --source us", {"measure": measure, "n_boot": n_boot, "seed": seed}, {})
+    inputs = {name: base / sub / name for sub, name in (
+        ("gpts-are-gpts", "full_labelset.tsv"), ("gpts-are-gpts", "full_onet_data.tsv"), ("gpts-are-gpts", "occ_level.csv"),
+        ("soc-crosswalk", "soc_2010_to_2018.csv"), ("bls-oews", "oews_may2025_national.csv"), ("bls-oews", "oews_may2025_national_sector_by_occ.csv"))}
+    prov = provenance("postings relate --source us", {"measure": measure, "n_boot": n_boot, "seed": seed}, inputs)
     plot_relation(t["exposure"], t["mean_log_wage"], t["weight"], fits["log_wage"], xlabel=f"GPTs-are-GPTs exposure ({measure})",
                   ylabel="log median monthly wage (OEWS May 2025, USD)", title="US: exposure and wages, detailed SOC occupations",
                   path=out / "us_log_wage.png", provenance=prov)
     t.to_csv(out / "us_relations.csv")
     doc = moments_document(fits, t, exposure_measure=f"GPTs-are-GPTs {measure}", level="SOC 2018 detailed", period="OEWS May 2025",
                            source="US: GPTs-are-GPTs x BLS OEWS (real data)", provenance=prov)
+    # every exposure measure's slopes, so that calibration can show how the estimate moves with the measure
+    y = t["mean_log_wage"].to_numpy()
+    doc["by_source"] = {}
+    for col in OCC_COLUMNS:
+        x = j[col].to_numpy(dtype=float)
+        doc["by_source"][col] = {side: dict(zip(("slope", "se"), wls(x, y, w)[0:3:2]))
+                                 for side, w in (("unweighted", None), ("weighted", t["weight"].to_numpy()))}
+    doc["join"] = us.join.to_dict()
     (out / "moments_us.json").write_text(json.dumps(doc, indent=2, default=float), encoding="utf-8")
     return doc
 
