@@ -192,7 +192,7 @@ def _sources_md(res: dict) -> list[str]:
            "| source | slope | se | " + " | ".join(rows[0]["estimates"]) + " | model − data (se) |", "|---|---|---|" + "---|" * len(rows[0]["estimates"]) + "---|"]
     for r in rows:
         out.append(f"| {r['source']} | {r['slope']:.4g} | {r['se']:.3g} | " + " | ".join(f"{v:.4g}" for v in r["estimates"].values())
-                   + f" | {_f(r['t'], '.2f')} |")
+                   + f" | {_f(r['t'], '.2f')}" + (" (not reached)" if r["t"] is None or abs(r["t"]) > 0.01 else "") + " |")
     return out + [""]
 
 
