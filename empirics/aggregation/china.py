@@ -30,7 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ._validate import preview, require_columns, require_numeric
+from ._validate import require_columns, require_numeric
 from .errors import InputError, UnknownCodeError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -328,7 +328,6 @@ def within_slope(x, y, clusters, w=None, *, n_boot: int = 9999, n_perm: int = 99
     if sxx <= 0:
         raise InputError("within slope: exposure does not vary within any section")
     b = float((w * xt * yt).sum() / sxx)
-    e = yt - b * xt
     c = (G / (G - 1)) * ((n - 1) / (n - k))
     A = np.bincount(gi, weights=w * xt * yt, minlength=G)  # Σ_g w x̃ ỹ
     B = np.bincount(gi, weights=w * xt * xt, minlength=G)  # Σ_g w x̃²
