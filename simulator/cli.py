@@ -215,11 +215,15 @@ def validate(scenario_file: Path = typer.Argument(..., help="Scenario YAML to ch
 def _parse_sets(items: List[str], regime: str) -> dict:
     allowed = REGIME_PARAMS[regime]
     values = {k: SOLVE_DEFAULTS[k] for k in allowed}
+    given: dict[str, str] = {}
     for item in items:
         if "=" not in item:
             _error(f"--set expects NAME=VALUE, got {item!r}")
         name, raw = item.split("=", 1)
         name = name.strip()
+        if name in given:
+            _error(f"--set {name}: given twice ({given[name]!r}, then {item!r}); set each parameter once")
+        given[name] = item
         if name not in SOLVE_DEFAULTS:
             _error(f"--set: unknown parameter {name!r}; known: {', '.join(SOLVE_DEFAULTS)}")
         if name not in allowed:

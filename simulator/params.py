@@ -28,6 +28,8 @@ report inadmissible points through a status code instead.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import numbers
 from typing import Any, Callable, ClassVar
 
 import jax
@@ -50,6 +52,78 @@ def _is_concrete(value: Any) -> bool:
     return not isinstance(value, jax.core.Tracer)
 
 
+def _describe(value: Any) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return f"a boolean ({value!r})"
+    if isinstance(value, (str, bytes)):
+        return f"the string {value!r}"
+    if isinstance(value, np.ndarray) and value.dtype.kind == "b":
+        return f"a boolean array of shape {value.shape}"
+    if isinstance(value, np.ndarray) and value.dtype.kind in "USO":
+        return f"an array of {value.dtype} of shape {value.shape}"
+    if value is None:
+        return "None"
+    if isinstance(value, _Validated):
+        return f"a {type(value).__name__}"
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 60 else text[:57] + '...'}"
+
+
+def _non_number(value: Any) -> Any:
+    """The first element of ``value`` (a list/tuple, possibly nested) that is not a real number, or None."""
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            bad = _non_number(item)
+            if bad is not None:
+                return bad
+        return None
+    if isinstance(value, (bool, np.bool_, str, bytes)):
+        return value
+    if isinstance(value, (numbers.Real, np.generic)) or hasattr(value, "__array__"):
+        return None  # numpy and jax arrays: their dtype is checked by the caller
+    return value
+
+
+def as_real_array(qualname: str, value: Any) -> np.ndarray:
+    """``value`` (a concrete number, or an array or nested list of them) as a float64 array.
+
+    Strings, booleans (Python, numpy scalars and bool arrays), complex numbers, None and other
+    objects are a :class:`ParameterError` whose message starts with ``qualname``.
+    """
+    bad = _non_number(value)
+    if bad is not None:
+        where = "" if bad is value else f" (an element is {_describe(bad)})"
+        raise ParameterError(f"{qualname}: expected a real number or an array of them, got {_describe(value)}{where}")
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError) as exc:  # ragged lists, objects numpy cannot read
+        raise ParameterError(f"{qualname}: expected a real number or an array of them, got {_describe(value)}") from exc
+    kind = arr.dtype.kind
+    if kind == "O" and all(isinstance(x, numbers.Real) and not isinstance(x, (bool, np.bool_)) for x in arr.flat):
+        kind = "f"
+    if kind not in "iuf":
+        what = {"b": "booleans", "c": "complex numbers", "U": "strings", "S": "bytes"}.get(kind)
+        got = f"an array of {what} of shape {arr.shape}" if what and arr.ndim else _describe(value)
+        raise ParameterError(f"{qualname}: expected a real number or an array of them, got {got}")
+    return np.asarray(arr, dtype=np.float64)  # no copy for float64 arrays
+
+
+def broadcast_shape(caller: str, shapes: dict[str, tuple]) -> tuple:
+    """The common shape of named arrays; a :class:`ParameterError` naming the first that does not fit."""
+    shape, owner = (), None
+    for name, s in shapes.items():
+        try:
+            common = np.broadcast_shapes(shape, tuple(s))
+        except ValueError:
+            raise ParameterError(
+                f"{caller}{name}: shape {tuple(s)} does not broadcast with shape {shape} (from {owner}); "
+                "a batch's arrays must all broadcast to one shape"
+            ) from None
+        if common != shape:
+            shape, owner = common, name
+    return shape
+
+
 def _pytree(cls):
     """Register a frozen dataclass as a pytree; fields with metadata static=True are aux data."""
     fields = dataclasses.fields(cls)
@@ -69,6 +143,8 @@ def _pytree(cls):
 
     jax.tree_util.register_pytree_node(cls, flatten, unflatten)
     cls._leaf_names = tuple(leaves)
+    if hasattr(cls, "_wrap_init"):
+        cls._wrap_init()
     return cls
 
 
@@ -82,29 +158,61 @@ class _Validated:
     _leaf_names: ClassVar[tuple[str, ...]]
     _checks: ClassVar[tuple[tuple[str, str, Callable[..., Any]], ...]] = ()
 
-    def __post_init__(self):
-        values = {n: getattr(self, n) for n in self._leaf_names}
-        if not all(_is_concrete(v) for v in values.values()):
+    @classmethod
+    def _wrap_init(cls):
+        """Make unknown or extra arguments a :class:`ParameterError` naming them (called by :func:`_pytree`)."""
+        init = cls.__init__
+        if getattr(init, "_checks_arguments", False):
             return
+
+        @functools.wraps(init)
+        def __init__(self, *args, **kwargs):
+            cls._check_names(args, kwargs)
+            init(self, *args, **kwargs)
+
+        __init__._checks_arguments = True
+        cls.__init__ = __init__
+
+    @classmethod
+    def _check_names(cls, args=(), kwargs=None):
+        names = [f.name for f in dataclasses.fields(cls) if f.init]
+        for key in kwargs or {}:
+            if key not in names:
+                raise ParameterError(f"{cls.__name__}.{key}: no such parameter; {cls.__name__} takes {', '.join(names)}")
+        if len(args) > len(names):
+            raise ParameterError(f"{cls.__name__}: takes at most {len(names)} positional values ({', '.join(names)}), "
+                                 f"got {len(args)}")
+        for name in names[: len(args)]:
+            if name in (kwargs or {}):
+                raise ParameterError(f"{cls.__name__}.{name}: given twice (by position and by name)")
+
+    def __post_init__(self):
+        cls = type(self).__name__
+        values = {n: getattr(self, n) for n in self._leaf_names}
         arrays = {}
         for name, v in values.items():
-            try:
-                arr = np.asarray(v, dtype=np.float64)
-            except (TypeError, ValueError) as exc:
-                raise ParameterError(f"{type(self).__name__}.{name}: expected a number, got {v!r}") from exc
+            if not _is_concrete(v):  # a tracer inside jit/vmap: the solvers report bad points by status
+                continue
+            arr = as_real_array(f"{cls}.{name}", v)
             if not np.all(np.isfinite(arr)):
-                raise ParameterError(f"{type(self).__name__}.{name}: must be finite, got {v!r}")
+                raise ParameterError(f"{cls}.{name}: must be finite, got {np.ravel(arr)[:5].tolist()}")
+            if isinstance(v, (list, tuple)):  # one leaf, not a pytree of numbers
+                object.__setattr__(self, name, arr)
             arrays[name] = arr
+        if len(arrays) < len(values):
+            return
+        broadcast_shape(f"{cls}.", {n: a.shape for n, a in arrays.items()})
         for name, condition, check in self._checks:
             ok = np.asarray(check(**{k: arrays[k] for k in check.__code__.co_varnames[: check.__code__.co_argcount]}))
             if not np.all(ok):
                 bad = arrays[name][~ok] if arrays[name].shape == ok.shape else arrays[name]
                 raise ParameterError(
-                    f"{type(self).__name__}.{name}: violates {condition} (got {np.ravel(bad)[:5].tolist()})"
+                    f"{cls}.{name}: violates {condition} (got {np.ravel(bad)[:5].tolist()})"
                 )
 
     def replace(self, **changes):
         """Return a copy with some fields changed (validated again)."""
+        type(self)._check_names((), changes)
         return dataclasses.replace(self, **changes)
 
 
@@ -144,12 +252,21 @@ class TraditionalAI(_Validated):
         ("F", "F > 0 (rental price)", lambda F: F > 0),
     )
 
+    def __post_init__(self):
+        super().__post_init__()
+        _check_name(self)
+
     def log_productivity(self, i, eta):
         """ln(Ā α_M(i)), shape of ``i``; -inf at i = 1."""
         return jnp.log(self.A_bar) + self.mu * jnp.log1p(-i)
 
     def breakpoints(self):
         return ()
+
+
+def _check_name(tech) -> None:
+    if not isinstance(tech.name, str) or not tech.name:
+        raise ParameterError(f"{type(tech).__name__}.name: expected a non-empty string, got {_describe(tech.name)}")
 
 
 def scaling_divergence(C, a, alpha, b, beta, G, N):
@@ -203,8 +320,9 @@ class ScalingLLM(_Validated):
 
     def __post_init__(self):
         super().__post_init__()
+        _check_name(self)
         if self.data is not None and not callable(self.data):
-            arr = np.asarray(self.data, dtype=np.float64)
+            arr = as_real_array("ScalingLLM.data", self.data)
             if arr.ndim != 1 or arr.size < 1 or np.any(arr < 0) or not np.all(np.isfinite(arr)):
                 raise ParameterError("ScalingLLM.data: must be a callable N(i) or a 1-d array of finite N >= 0")
             object.__setattr__(self, "data", tuple(arr.tolist()))
@@ -271,8 +389,17 @@ class ProfileTechnology(_Validated):
 
     def __post_init__(self):
         super().__post_init__()
+        _check_name(self)
         if not callable(self.profile):
-            raise ParameterError("ProfileTechnology.profile: must be a callable alpha(i)")
+            raise ParameterError(f"ProfileTechnology.profile: must be a callable alpha(i), got {_describe(self.profile)}")
+        try:
+            points = tuple(self.breakpoints_)
+        except TypeError:
+            raise ParameterError(f"ProfileTechnology.breakpoints_: expected a tuple of tasks in [0, 1], "
+                                 f"got {_describe(self.breakpoints_)}") from None
+        arr = as_real_array("ProfileTechnology.breakpoints_", points)
+        if arr.ndim != 1 or np.any(~(arr >= 0) | ~(arr <= 1)):
+            raise ParameterError(f"ProfileTechnology.breakpoints_: expected a tuple of tasks in [0, 1], got {points!r}")
 
     def log_productivity(self, i, eta):
         alpha = jnp.asarray(self.profile(i), dtype=jnp.float64) * jnp.ones_like(i)
@@ -285,11 +412,53 @@ class ProfileTechnology(_Validated):
 Technology = TraditionalAI | ScalingLLM | ProfileTechnology
 
 
+_TECHNOLOGIES = (TraditionalAI, ScalingLLM, ProfileTechnology)
+
+
+def check_arguments(caller: str, economy, technologies, *, batch: bool) -> tuple:
+    """Check the arguments of ``solve`` (``batch=False``: every parameter a scalar) or ``solve_batch``
+    (all parameters broadcast to one shape); return ``technologies`` as a tuple.
+
+    Errors are :class:`ParameterError` whose message starts with the caller and the argument,
+    e.g. ``solve: technologies[0]: ...`` or ``solve_batch: technologies[0].G: ...``.
+    """
+    if not isinstance(economy, Economy):
+        raise ParameterError(f"{caller}: economy: expected an Economy, got {_describe(economy)}")
+    if isinstance(technologies, (str, bytes, dict) + _TECHNOLOGIES) or not hasattr(technologies, "__iter__"):
+        hint = "; wrap a single technology in a list: [technology]" if isinstance(technologies, _TECHNOLOGIES) else ""
+        raise ParameterError(f"{caller}: technologies: expected a sequence of technologies "
+                             f"(TraditionalAI, ScalingLLM, ProfileTechnology), got {_describe(technologies)}{hint}")
+    techs = tuple(technologies)
+    for k, tech in enumerate(techs):
+        if not isinstance(tech, _TECHNOLOGIES):
+            raise ParameterError(f"{caller}: technologies[{k}]: expected a TraditionalAI, ScalingLLM or "
+                                 f"ProfileTechnology, got {_describe(tech)}")
+    leaves = {f"economy.{n}": getattr(economy, n) for n in Economy._leaf_names}
+    for k, tech in enumerate(techs):
+        leaves.update({f"technologies[{k}].{n}": getattr(tech, n) for n in type(tech)._leaf_names})
+    shapes = {}
+    for name, value in leaves.items():
+        # objects rebuilt from leaves (tree_map, tree_unflatten) skip construction's checks: type-check again
+        shapes[name] = np.shape(as_real_array(f"{caller}: {name}", value) if _is_concrete(value) else value)
+    if batch:
+        broadcast_shape(f"{caller}: ", shapes)
+        return techs
+    for name, shape in shapes.items():
+        if shape != ():
+            raise ParameterError(f"{caller}: {name}: takes one point, so a scalar, but got an array of shape {shape}; "
+                                 f"use solve_batch for a batch")
+    return techs
+
+
 def check_admissible(economy: Economy, technologies: tuple = ()) -> None:
     """Joint conditions that involve more than one object (concrete values only)."""
     for tech in technologies:
         if isinstance(tech, TraditionalAI) and _is_concrete(tech.mu) and _is_concrete(economy.eta):
-            ok = np.asarray(tech.mu) > np.asarray(economy.eta)
+            try:
+                ok = np.asarray(tech.mu) > np.asarray(economy.eta)
+            except ValueError:
+                raise ParameterError(f"TraditionalAI.mu: shape {np.shape(tech.mu)} does not broadcast with the shape "
+                                     f"{np.shape(economy.eta)} of Economy.eta") from None
             if not np.all(ok):
                 raise ParameterError(
                     f"TraditionalAI.mu: violates mu > eta (mu={np.ravel(tech.mu)[:5].tolist()}, "

@@ -25,7 +25,7 @@ from . import analytic
 from .discretized import DiscretizedOptions, solve_discretized
 from .equilibrium import Equilibrium, apply_tolerance
 from .errors import ParameterError
-from .params import Economy, ScalingLLM, TraditionalAI, check_admissible
+from .params import Economy, ScalingLLM, TraditionalAI, check_admissible, check_arguments
 from .status import Status
 
 METHODS = ("auto", "analytic", "discretized")
@@ -181,12 +181,20 @@ def _as_f64(tree):
     return jax.tree_util.tree_map(lambda v: jnp.asarray(v, dtype=jnp.float64), tree)
 
 
+def _checked_options(caller: str, options) -> SolverOptions:
+    if options is None:
+        return SolverOptions()
+    if not isinstance(options, SolverOptions):
+        raise ParameterError(f"{caller}: options: expected a SolverOptions, got {type(options).__name__} {options!r:.60}")
+    return options
+
+
 def solve(economy: Economy, technologies: Sequence = (), *, options: SolverOptions | None = None, method: str | None = None) -> Equilibrium:
     """Solve one equilibrium.  Raises :class:`ParameterError` for inadmissible input."""
-    options = options or SolverOptions()
+    options = _checked_options("solve", options)
     if method is not None:
         options = dataclasses.replace(options, method=method)
-    technologies = tuple(technologies)
+    technologies = check_arguments("solve", economy, technologies, batch=False)
     check_admissible(economy, technologies)
     args = (_as_f64(economy), _as_f64(technologies))
     result = _compiled(_structure(economy, technologies), options, False)(*args)
@@ -333,8 +341,8 @@ def solve_batch(economy: Economy, technologies: Sequence = (), *, options: Solve
     another.  Points left NOT_CONVERGED by a pass are solved again with
     ``options.retry`` (in power-of-two buckets, so few shapes are compiled).
     """
-    options = options or SolverOptions()
-    technologies = tuple(technologies)
+    options = _checked_options("solve_batch", options)
+    technologies = check_arguments("solve_batch", economy, technologies, batch=True)
     check_admissible(economy, technologies)
     leaves, treedef = jax.tree_util.tree_flatten((economy, technologies))
     arrays = [np.asarray(v, dtype=np.float64) for v in leaves]

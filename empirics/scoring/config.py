@@ -226,6 +226,8 @@ def _format(file: Path, exc: ValidationError, prefix: str = "") -> str:
 def _read_yaml(path: Path) -> Any:
     import yaml
 
+    from simulator.yamlmap import strict_load
+
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -234,7 +236,7 @@ def _read_yaml(path: Path) -> Any:
         line = path.read_bytes().count(b"\n", 0, exc.start) + 1
         raise ConfigError(f"{path}: line {line}: not valid UTF-8 (byte 0x{exc.object[exc.start]:02x})") from None
     try:
-        return yaml.safe_load(text)
+        return strict_load(text)  # a repeated key is a YAMLError too (both lines in its problem)
     except yaml.YAMLError as exc:
         # one line: "FILE: line L, column C: not valid YAML: PROBLEM"
         mark = getattr(exc, "problem_mark", None)
