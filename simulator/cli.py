@@ -79,6 +79,8 @@ def _path_assignment_points(scenario, ds):
 
 
 def _assignment_points(scenario, ds):
+    from .sweep import parameter_symbol
+
     if scenario.sweep_mode == "path":
         return _path_assignment_points(scenario, ds)
     dims = list(ds["status"].dims)
@@ -96,8 +98,81 @@ def _assignment_points(scenario, ds):
             elif scenario.sweep_mode == "zip" and name in scenario.axes:
                 index[dims[0]] = _nearest_index(ds[name].values, value, name in scenario.log_axes)
         points.append(index)
-        labels.append(", ".join(f"{d}={float(ds.isel(index)[d]):.3g}" for d in (dims if scenario.sweep_mode == "grid" else scenario.axes)))
+        labels.append(", ".join(f"{parameter_symbol(d)} = {float(ds.isel(index)[d]):.3g}"
+                                for d in (dims if scenario.sweep_mode == "grid" else scenario.axes)))
     return points, labels
+
+#: environment variable holding the default of ``run --memory-limit``
+MEMORY_LIMIT_ENV = "LLM_LABOR_MEMORY_LIMIT"
+#: without --memory-limit or the variable: this fraction of the memory available when ``run`` starts
+MEMORY_FRACTION = 0.5
+_BYTE_UNITS = {"": 1, "b": 1, "k": 1e3, "kb": 1e3, "m": 1e6, "mb": 1e6, "g": 1e9, "gb": 1e9, "t": 1e12, "tb": 1e12,
+               "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def parse_memory(text: str, what: str = "--memory-limit") -> int:
+    """``'8GB'`` -> 8e9 bytes; also ``512MB``, ``16GiB``, ``2e9`` (bytes) and ``40%`` (of available memory)."""
+    import re
+
+    raw = str(text).strip()
+    m = re.fullmatch(r"([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([A-Za-z]*|%)", raw)
+    if not m or (m.group(2).lower() not in _BYTE_UNITS and m.group(2) != "%"):
+        _error(f"{what}: expected a size such as 8GB, 512MB, 16GiB or 50% (of available memory), got {raw!r}")
+    value, unit = float(m.group(1)), m.group(2).lower()
+    if unit == "%":
+        if not 0 < value <= 100:
+            _error(f"{what}: a percentage must be in (0, 100], got {raw!r}")
+        return int(_available_memory() * value / 100)
+    limit = int(value * _BYTE_UNITS[unit])
+    if limit <= 0:
+        _error(f"{what}: must be positive, got {raw!r}")
+    return limit
+
+
+def _available_memory() -> int:
+    import psutil
+
+    return int(psutil.virtual_memory().available)
+
+
+def memory_limit(option: Optional[str]) -> tuple[int, str]:
+    """The memory limit of ``run`` in bytes and where it comes from (option, environment, or default)."""
+    import os
+
+    if option is not None:
+        return parse_memory(option), "--memory-limit"
+    env = os.environ.get(MEMORY_LIMIT_ENV)
+    if env:
+        return parse_memory(env, MEMORY_LIMIT_ENV), MEMORY_LIMIT_ENV
+    return int(_available_memory() * MEMORY_FRACTION), f"{MEMORY_FRACTION:.0%} of available memory"
+
+
+def execution_snippet(scenario, folder: Path) -> str:
+    """A ready-to-paste ``execution:`` section that solves ``scenario`` block by block into a Zarr store."""
+    return ("execution:\n"
+            "  backend: local-cluster          # or: local (one process), dask (with address: tcp://HOST:8786)\n"
+            "  n_workers: 2\n"
+            "  threads_per_worker: 1\n"
+            f"  store: {folder / (scenario.name + '.zarr')}\n")
+
+
+def _estimate_lines(scenario, estimate, uses_store: bool) -> list[str]:
+    from .sweep import format_bytes as fb
+
+    lines = [f"points: {estimate.points:,}"]
+    if uses_store:
+        lines.append(f"memory estimate: {fb(estimate.blocked)} (into a Zarr store: coordinates {fb(estimate.coordinates)} "
+                     f"+ {estimate.concurrency} block(s) of {estimate.block_points:,} points in flight, "
+                     f"{fb(estimate.block_working)} each; in memory it would need {fb(estimate.in_memory)})")
+    else:
+        lines.append(f"memory estimate: {fb(estimate.in_memory)} in memory (outputs {estimate.points:,} points x "
+                     f"{estimate.output_per_point} B = {fb(estimate.outputs)}, coordinates {fb(estimate.coordinates)}, "
+                     f"one block {fb(estimate.block_working)}, NetCDF temporary {fb(estimate.largest_variable)})")
+    return lines
+
+
+def _concurrency(execution) -> int:
+    return execution.n_workers * execution.threads_per_worker if execution.backend == "local-cluster" else 1
 
 
 @app.command()
@@ -107,6 +182,11 @@ def run(
     plots: bool = typer.Option(True, "--plots/--no-plots", help="Write PNG plots."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
     restart: bool = typer.Option(False, "--restart", help="Discard the scenario's Zarr store and solve every block again."),
+    memory: Optional[str] = typer.Option(
+        None, "--memory-limit", metavar="SIZE",
+        help=f"Refuse an in-memory sweep whose estimated peak memory exceeds SIZE (e.g. 8GB, 512MB, 16GiB, 50%). "
+             f"Default: ${MEMORY_LIMIT_ENV}, else {MEMORY_FRACTION:.0%} of available memory. "
+             "Sweeps with an 'execution:' section (blocked into a Zarr store) are never refused."),
 ) -> None:
     """Solve a scenario's sweep; write NetCDF (or a Zarr store) and plots; print a summary.
 
@@ -123,9 +203,10 @@ def run(
     from .execution import execution_options, run_to_store
     from .scenario import load_scenario
     from .store import open_store
-    from .sweep import run_sweep, summary_table, write_netcdf
+    from .sweep import format_bytes, memory_estimate, run_sweep, summary_table, write_netcdf
 
     console = Console(stderr=True)
+    limit, limit_source = memory_limit(memory)
     try:
         scenario = load_scenario(scenario_file)
         execution = execution_options(scenario)
@@ -135,7 +216,18 @@ def run(
         _error("--restart applies to sweeps into a Zarr store (a scenario with an 'execution:' section)")
     folder = out or (scenario.outputs.directory and Path(scenario.outputs.directory)) or Path("outputs") / scenario.name
     folder = Path(folder)
-    total = math.prod(scenario.shape) if scenario.shape else 1
+    total = scenario.points
+    estimate = memory_estimate(scenario, concurrency=_concurrency(execution))
+    for line in _estimate_lines(scenario, estimate, execution.uses_store):
+        typer.echo(line, err=True)
+    if not execution.uses_store and estimate.in_memory > limit:
+        _error(f"{scenario_file}: the sweep has {estimate.points:,} points and needs about {format_bytes(estimate.in_memory)} "
+               f"in memory (estimate), more than the limit of {format_bytes(limit)} ({limit_source}).\n"
+               f"Solve it block by block into a Zarr store instead, so that memory stays bounded by a few blocks of "
+               f"{estimate.block_points:,} points: add this section to {scenario_file}\n\n"
+               + execution_snippet(scenario, folder)
+               + "\n(see docs/scenarios.md, \"Execution: large sweeps\"), or raise the limit with --memory-limit SIZE "
+               f"or ${MEMORY_LIMIT_ENV}.")
     written = []
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, disable=not progress, transient=False) as bar:
@@ -194,7 +286,9 @@ def validate(scenario_file: Path = typer.Argument(..., help="Scenario YAML to ch
         execution = execution_options(s)
     except LLMLaborError as exc:
         _error(str(exc))
-    points = math.prod(s.shape) if s.shape else 1
+    from .sweep import format_bytes, memory_estimate
+
+    points = s.points  # counted from the axes' lengths: nothing of the grid is built
     techs = ", ".join(f"{t.name} ({type(t).__name__})" for t in s.technologies) or "none (benchmark)"
     typer.echo(f"{scenario_file}: valid scenario '{s.name}'")
     typer.echo(f"  technologies: {techs}")
@@ -210,6 +304,13 @@ def validate(scenario_file: Path = typer.Argument(..., help="Scenario YAML to ch
     typer.echo(f"  solver: {resolve_method(s.technologies, s.solver.method)}")
     where = execution.backend + (f" into a Zarr store ({execution.store or 'default path'})" if execution.uses_store else ", in memory")
     typer.echo(f"  execution: {where}")
+    estimate = memory_estimate(s, concurrency=_concurrency(execution))
+    for line in _estimate_lines(s, estimate, execution.uses_store):
+        typer.echo(f"  {line}")
+    limit, source = memory_limit(None)
+    if not execution.uses_store and estimate.in_memory > limit:
+        typer.echo(f"  warning: over the memory limit of {format_bytes(limit)} ({source}): 'llm-labor run' will refuse "
+                   "it; add an 'execution:' section (docs/scenarios.md, \"Execution: large sweeps\")")
 
 
 def _parse_sets(items: List[str], regime: str) -> dict:

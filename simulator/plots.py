@@ -10,6 +10,7 @@ from .status import Status
 
 FACTOR_COLOURS = {"L": "#4C72B0", "H": "#DD8452", "M": "#55A868", "unused": "#FFFFFF"}
 EXTRA_COLOURS = ["#55A868", "#C44E52", "#8172B3", "#937860"]
+FACTOR_LABELS = {"L": "low-skill labour L", "H": "high-skill labour H", "M": "model M"}
 
 
 def _plt():
@@ -29,6 +30,10 @@ def _colours(names):
 
 
 def _caption(fig, ds):
+    """Scenario, version and commit in small grey type along the bottom edge, in a strip kept free of the axes."""
+    engine = fig.get_layout_engine()
+    if engine is not None and hasattr(engine, "set"):
+        engine.set(rect=(0, 0.025, 1, 0.975))
     fig.text(0.01, 0.005, f"{ds.attrs.get('scenario_name', '')} · llm-labor {ds.attrs.get('package_version', '')} · "
              f"{ds.attrs.get('git_commit', '')[:12]}", fontsize=6, color="grey")
 
@@ -49,44 +54,145 @@ def _thin(sub: xr.Dataset, dims, limit: int) -> tuple[xr.Dataset, str]:
     return sub.isel({d: slice(None, None, k) for d, k in steps.items()}), f" ({note} shown)"
 
 
-def premium_heatmap(ds: xr.Dataset, path: Path, log_dims=()) -> Path | None:
-    """Premium W_H/W_L over the first two swept dimensions; failed points hatched grey."""
+STATUS_COLOURS = {Status.PENDING: "#BBBBBB", Status.UNBOUNDED: "#C44E52", Status.NOT_CONVERGED: "#8172B3",
+                  Status.INADMISSIBLE: "#937860", Status.NO_BRACKET: "#DA8BC3"}
+#: a status without a colour above (e.g. one added later) is drawn in this one
+OTHER_STATUS_COLOUR = "#999999"
+#: a premium axis is logarithmic when its largest value exceeds its smallest by more than this factor
+LOG_SPAN = 5.0
+
+
+def _status_name(code: int) -> str:
+    try:
+        return Status(int(code)).name.lower().replace("_", " ")
+    except ValueError:
+        return f"status {int(code)}"
+
+
+def _status_colour(code: int) -> str:
+    try:
+        return STATUS_COLOURS.get(Status(int(code)), OTHER_STATUS_COLOUR)
+    except ValueError:
+        return OTHER_STATUS_COLOUR
+
+
+def _status_handles(status: np.ndarray, unit: str = "points") -> list:
+    """One hatched legend patch per status other than ok that occurs in ``status``, with its count."""
+    from matplotlib.patches import Patch
+
+    codes = np.asarray(status).ravel()
+    handles = []
+    for code in sorted(set(codes[codes != Status.OK].tolist())):
+        n = int(np.sum(codes == code))
+        handles.append(Patch(facecolor=_status_colour(code), alpha=0.6, hatch="//", edgecolor="white",
+                             label=f"no equilibrium: {_status_name(code)} ({n:,} {unit if n != 1 else unit.rstrip('s')})"))
+    return handles
+
+
+def axis_label(ds: xr.Dataset, name: str) -> str:
+    """A coordinate's label in words with its symbol: 'parameter count G', 'training tokens N̄'."""
+    from .sweep import parameter_attrs
+
+    attrs = ds[name].attrs if name in ds.variables else {}
+    label = attrs.get("long_name") or parameter_attrs(name)["long_name"]
+    units = attrs.get("units", "1")
+    if units not in ("1", "", "parameters", "tokens") and "since" not in units:
+        label += f" ({units})"
+    return label
+
+
+def _fixed_text(fixed: dict) -> str:
+    """``{'eta': 1.0, 'H': 0.6}`` -> ``'η = 1, H = 0.6'``."""
+    from .sweep import parameter_symbol
+
+    return ", ".join(f"{parameter_symbol(k)} = {v:.4g}" for k, v in fixed.items())
+
+
+def _plain_log_ticks(axis) -> None:
+    """Label a logarithmic axis spanning a few decades with plain numbers (2, 5, 10, 20) instead of 2×10⁰."""
+    from matplotlib.ticker import FuncFormatter, LogLocator
+
+    low, high = sorted(axis.get_view_interval())
+    fmt = FuncFormatter(lambda v, _: f"{v:g}")
+    axis.set_major_formatter(fmt)
+    if low > 0 and high / low < 100:
+        axis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
+        axis.set_minor_formatter(fmt)
+
+
+def _log_premium(values) -> bool:
+    """Whether a premium axis spanning ``values`` should be logarithmic (positive, more than LOG_SPAN apart)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    return bool(v.size and v.min() > 0 and v.max() / v.min() > LOG_SPAN)
+
+
+def premium_heatmap(ds: xr.Dataset, path: Path, log_dims=(), figure: bool = False):
+    """Premium W_H/W_L over the first two swept dimensions; points without an equilibrium hatched by status.
+
+    The colour scale is logarithmic when the premium spans more than a factor
+    ``LOG_SPAN``.  Returns the path (or, with ``figure=True``, the matplotlib
+    Figure, left open); None with fewer than two swept dimensions.
+    """
     dims = ds["status"].dims
     if len(dims) < 2:
         return None
     plt = _plt()
+    from matplotlib.colors import ListedColormap, LogNorm
+
     xd, yd = dims[1], dims[0]
     sub, fixed = _middle(ds, (xd, yd))
     sub, thinned = _thin(sub, (xd, yd), 600)
-    z = np.ma.masked_where(sub["status"].values != Status.OK, sub["premium"].values)
-    fig, ax = plt.subplots(figsize=(6.4, 4.8), constrained_layout=True)
-    mesh = ax.pcolormesh(sub[xd].values, sub[yd].values, z, shading="nearest", cmap="viridis")
-    fig.colorbar(mesh, ax=ax, label="skill premium $W_H/W_L$")
+    status = sub["status"].values
+    z = np.ma.masked_where(status != Status.OK, sub["premium"].values)
+    fig, ax = plt.subplots(figsize=(6.4, 5.2), constrained_layout=True)
+    norm = LogNorm(vmin=float(z.min()), vmax=float(z.max())) if z.count() and _log_premium(z.compressed()) else None
+    mesh = ax.pcolormesh(sub[xd].values, sub[yd].values, z, shading="nearest", cmap="viridis", norm=norm)
+    bar = fig.colorbar(mesh, ax=ax, label="skill premium $W_H/W_L$" + (" (log scale)" if norm is not None else ""))
+    if norm is not None:
+        _plain_log_ticks(bar.ax.yaxis)
     if "m" in sub:
         adopted = (sub["shares"].isel(factor=slice(2, None)).sum("factor") > 0).values.astype(float)
         if 0 < adopted.mean() < 1:
             ax.contour(sub[xd].values, sub[yd].values, adopted, levels=[0.5], colors="white", linewidths=1.2)
-    failed = sub["status"].values != Status.OK
-    if failed.any():
-        ax.pcolormesh(sub[xd].values, sub[yd].values, np.ma.masked_where(~failed, failed.astype(float)),
-                      shading="nearest", cmap="Greys", vmin=0, vmax=2, alpha=0.6)
+    for code in sorted(set(status[status != Status.OK].tolist())):
+        ax.pcolormesh(sub[xd].values, sub[yd].values, np.ma.masked_where(status != code, np.ones(status.shape)),
+                      shading="nearest", cmap=ListedColormap([_status_colour(code)]), alpha=0.6, hatch="//")
     for d, setter in ((xd, ax.set_xscale), (yd, ax.set_yscale)):
         if d in log_dims:
             setter("log")
-    ax.set_xlabel(xd)
-    ax.set_ylabel(yd)
-    title = "Skill premium"
+    ax.set_xlabel(axis_label(sub, xd))
+    ax.set_ylabel(axis_label(sub, yd))
+    title = "Skill premium $W_H/W_L$"
     if "m" in sub:
         title += " (white line: adoption frontier)"
-    ax.set_title(title + thinned + (f"\nother parameters at {fixed}" if fixed else ""), fontsize=10)
+    ax.set_title(title + thinned + (f"\nother parameters at {_fixed_text(fixed)}" if fixed else ""), fontsize=10)
+    handles = _status_handles(status)
+    if handles:
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.13), fontsize=7, frameon=False,
+                  ncol=min(len(handles), 2))
     _caption(fig, ds)
-    fig.savefig(path, dpi=130)
+    return _finish(plt, fig, path, figure)
+
+
+def _finish(plt, fig, path, figure: bool):
+    """Save ``fig`` to ``path``; return the Figure (``figure=True``, left open) or the path (closed)."""
+    if path is not None:
+        fig.savefig(path, dpi=130)
+    if figure:
+        return fig
     plt.close(fig)
     return path
 
 
-def thresholds(ds: xr.Dataset, path: Path, log_dims=()) -> Path | None:
-    """Task assignment along [0,1] (bands) and the premium against the first swept parameter."""
+def thresholds(ds: xr.Dataset, path: Path, log_dims=(), figure: bool = False):
+    """Task assignment along [0,1] (bands) and the premium against the first swept parameter.
+
+    Points without an equilibrium are hatched bands coloured by status, each
+    status named in the legend; the premium axis is logarithmic when it spans
+    more than a factor ``LOG_SPAN``.  Returns the path (or the Figure, with
+    ``figure=True``).
+    """
     dims = ds["status"].dims
     if not dims:
         return None
@@ -97,7 +203,7 @@ def thresholds(ds: xr.Dataset, path: Path, log_dims=()) -> Path | None:
     x = sub[xd].values
     names = [str(n) for n in ds["factor"].values]
     colours = _colours(names)
-    fig, (ax0, ax1) = plt.subplots(2, 1, figsize=(6.4, 6.0), sharex=True, constrained_layout=True,
+    fig, (ax0, ax1) = plt.subplots(2, 1, figsize=(8.0, 6.0), sharex=True, constrained_layout=True,
                                    gridspec_kw={"height_ratios": [2, 1]})
     b, f = sub["boundaries"].values, sub["segment_factor"].values
     ok = sub["status"].values == Status.OK
@@ -112,43 +218,56 @@ def thresholds(ds: xr.Dataset, path: Path, log_dims=()) -> Path | None:
         edges[-1] = x[-1] ** 2 / mids[-1] if xd in log_dims else 2 * x[-1] - mids[-1]
     else:
         edges = np.array([x[0] * 0.9, x[0] * 1.1])
+    status = sub["status"].values
     for j in range(x.size):
         if not ok[j]:
-            ax0.fill_between([edges[j], edges[j + 1]], 0, 1, color="lightgrey", hatch="//", linewidth=0)
+            ax0.fill_between([edges[j], edges[j + 1]], 0, 1, facecolor=_status_colour(status[j]), alpha=0.6,
+                             hatch="//", edgecolor="white", linewidth=0)
             continue
         for k in range(f.shape[1]):
             if f[j, k] >= 0 and b[j, k + 1] > b[j, k]:
                 ax0.fill_between([edges[j], edges[j + 1]], b[j, k], b[j, k + 1], color=colours[f[j, k]], linewidth=0)
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in colours]
-    ax0.legend(handles, names, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, title="factor")
-    ax0.set_ylabel("task i")
+    labels = [FACTOR_LABELS.get(n, f"model {n}") for n in names]
+    status_handles = _status_handles(status)
+    ax0.legend(handles + status_handles, labels + [h.get_label() for h in status_handles], loc="upper left",
+               bbox_to_anchor=(1.0, 1.0), fontsize=7, title="performed by")
+    ax0.set_ylabel("task i (complexity)")
     ax0.set_ylim(0, 1)
-    ax0.set_title("Who performs each task" + thinned + (f" (other parameters at {fixed})" if fixed else ""), fontsize=10)
+    ax0.set_title("Who performs each task" + thinned + (f"\nother parameters at {_fixed_text(fixed)}" if fixed else ""),
+                  fontsize=10)
     prem = np.where(ok, sub["premium"].values, np.nan)
     ax1.plot(x, prem, color="black")
-    ax1.set_ylabel("$W_H/W_L$")
-    ax1.set_xlabel(xd)
+    if _log_premium(prem):
+        ax1.set_yscale("log")
+        _plain_log_ticks(ax1.yaxis)
+    ax1.set_ylabel("skill premium\n$W_H/W_L$")
+    ax1.set_xlabel(axis_label(sub, xd))
     if xd in log_dims:
         ax1.set_xscale("log")
     _caption(fig, ds)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return _finish(plt, fig, path, figure)
 
 
-def assignment(ds: xr.Dataset, path: Path, points: list[dict], labels: list[str]) -> Path | None:
-    """Bars along [0,1] coloured by the factor performing each task, one per chosen point."""
+def assignment(ds: xr.Dataset, path: Path, points: list[dict], labels: list[str], figure: bool = False):
+    """Bars along [0,1] coloured by the factor performing each task, one per chosen point.
+
+    A point without an equilibrium is a hatched bar coloured and named by its
+    status.  Returns the path (or the Figure, with ``figure=True``).
+    """
     if not points:
         return None
     plt = _plt()
     names = [str(n) for n in ds["factor"].values]
     colours = _colours(names)
-    fig, ax = plt.subplots(figsize=(7.0, 0.6 + 0.5 * len(points)), constrained_layout=True)
+    fig, ax = plt.subplots(figsize=(7.5, 1.1 + 0.5 * len(points)), constrained_layout=True)
+    shown = []
     for row, (index, label) in enumerate(zip(points, labels)):
         p = ds.isel(index) if index else ds
+        shown.append(int(p["status"]))
         if int(p["status"]) != Status.OK:
-            ax.barh(row, 1.0, left=0.0, color="lightgrey", hatch="//")
-            ax.text(0.5, row, Status(int(p["status"])).name.lower(), ha="center", va="center", fontsize=8)
+            ax.barh(row, 1.0, left=0.0, facecolor=_status_colour(int(p["status"])), alpha=0.6, hatch="//", edgecolor="white")
+            ax.text(0.5, row, f"no equilibrium: {_status_name(int(p['status']))}", ha="center", va="center", fontsize=8)
             continue
         b, f = p["boundaries"].values, p["segment_factor"].values
         for k in range(f.size):
@@ -158,16 +277,13 @@ def assignment(ds: xr.Dataset, path: Path, points: list[dict], labels: list[str]
     ax.set_yticks(range(len(points)), labels, fontsize=8)
     ax.set_xlim(0, 1)
     ax.set_xlabel("task i (complexity)")
-    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in colours]
-    ax.legend(handles, names, ncol=len(names), loc="lower center", bbox_to_anchor=(0.5, 1.0), fontsize=8, frameon=False)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in colours] + _status_handles(shown)
+    legend_labels = [FACTOR_LABELS.get(n, f"model {n}") for n in names] + [h.get_label() for h in handles[len(names):]]
+    ax.legend(handles, legend_labels, ncol=min(len(handles), 4), loc="lower center", bbox_to_anchor=(0.5, 1.0),
+              fontsize=7, frameon=False)
+    ax.invert_yaxis()  # first point on top
     _caption(fig, ds)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
-
-
-STATUS_COLOURS = {Status.PENDING: "#BBBBBB", Status.UNBOUNDED: "#C44E52", Status.NOT_CONVERGED: "#8172B3",
-                  Status.INADMISSIBLE: "#937860", Status.NO_BRACKET: "#DA8BC3"}
+    return _finish(plt, fig, path, figure)
 
 
 def _frontier_axes(ds: xr.Dataset) -> tuple[str, str]:

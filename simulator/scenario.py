@@ -7,6 +7,8 @@ file, the line and the key.  The schema is documented in ``docs/scenarios.md``.
 from __future__ import annotations
 
 import dataclasses
+import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, Union
 
@@ -146,11 +148,99 @@ class ScenarioSpec(_Strict):
     execution: dict[StrictStr, Any] | None = None
 
 
+#: a linspace / logspace axis longer than this is built only when its values are first used
+LAZY_AXIS = 1_000_000
+
+
+class Axes(Mapping):
+    """Swept parameter -> values, in order.  Long ``linspace`` / ``logspace`` axes are built on first access.
+
+    :meth:`length` gives an axis's number of values without building it, so a
+    scenario's point count (:attr:`Scenario.shape`) costs nothing whatever
+    the sweep's size.
+    """
+
+    def __init__(self):
+        self._values: dict[str, np.ndarray] = {}
+        self._recipes: dict[str, tuple[str, float, float, int]] = {}
+        self._order: list[str] = []
+
+    def set(self, name: str, values: np.ndarray) -> None:
+        self._order.append(name) if name not in self._order else None
+        self._values[name] = values
+        self._recipes.pop(name, None)
+
+    def set_lazy(self, name: str, kind: str, start: float, stop: float, num: int) -> None:
+        self._order.append(name) if name not in self._order else None
+        self._recipes[name] = (kind, float(start), float(stop), int(num))
+        self._values.pop(name, None)
+
+    def length(self, name: str) -> int:
+        if name in self._recipes:
+            return self._recipes[name][3]
+        return len(self._values[name])
+
+    def is_built(self, name: str) -> bool:
+        return name in self._values
+
+    def endpoints(self, name: str) -> np.ndarray:
+        """The first and last values (all values of a list axis), without building a lazy axis."""
+        if name in self._values:
+            return self._values[name]
+        kind, start, stop, num = self._recipes[name]
+        return (np.logspace if kind == "logspace" else np.linspace)(start, stop, min(num, 2))
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self._values:
+            if name not in self._recipes:
+                raise KeyError(name)
+            kind, start, stop, num = self._recipes.pop(name)
+            self._values[name] = (np.logspace if kind == "logspace" else np.linspace)(start, stop, num)
+        return self._values[name]
+
+    def __iter__(self):
+        return iter(self._order)
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def __repr__(self) -> str:
+        return "Axes(" + ", ".join(f"{k}: {self.length(k)} values" for k in self._order) + ")"
+
+    def __contains__(self, name) -> bool:  # without building the axis
+        return name in self._values or name in self._recipes
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Mapping) or list(self) != list(other):
+            return False
+        for k in self:
+            recipe = self._recipes.get(k)
+            if recipe is not None and isinstance(other, Axes) and other._recipes.get(k) == recipe:
+                continue
+            if not np.array_equal(self[k], other[k]):
+                return False
+        return True
+
+    __hash__ = None
+
+
+def as_axes(values: Mapping) -> Axes:
+    """An :class:`Axes` of a plain mapping (kept as is when it is one)."""
+    if isinstance(values, Axes):
+        return values
+    axes = Axes()
+    for k, v in values.items():
+        axes.set(k, np.asarray(v))
+    return axes
+
+
 @dataclasses.dataclass(frozen=True)
 class Scenario:
     """A validated scenario, ready to run.
 
-    ``axes`` maps each swept parameter to its values.  A grid sweep has one
+    ``axes`` maps each swept parameter to its values (an :class:`Axes`: long
+    ranges are built on first access; :attr:`shape` and :attr:`points` count
+    without building them).  A grid sweep has one
     dimension per parameter; a zipped sweep one dimension, named after the
     first parameter, along which every parameter runs; a path sweep one
     dimension ``date`` (the dates of ``frontier``) along which the path
@@ -162,7 +252,7 @@ class Scenario:
     economy: Economy
     technologies: tuple
     sweep_mode: str
-    axes: dict[str, np.ndarray]
+    axes: Axes
     log_axes: frozenset[str]
     solver: SolverOptions
     chunk_size: int
@@ -183,11 +273,21 @@ class Scenario:
             return ("date",)
         return tuple(self.axes) if self.sweep_mode == "grid" else tuple(self.axes)[:1]
 
+    def axis_length(self, name: str) -> int:
+        """Number of values of axis ``name``, without building a lazily built axis."""
+        axes = self.axes
+        return axes.length(name) if isinstance(axes, Axes) else len(axes[name])
+
+    @property
+    def points(self) -> int:
+        """Number of points of the sweep (1 without a sweep), counted without building any array."""
+        return math.prod(self.shape) if self.shape else 1
+
     @property
     def shape(self) -> tuple[int, ...]:
         if self.sweep_mode == "grid":
-            return tuple(len(v) for v in self.axes.values())
-        return (len(next(iter(self.axes.values()))),) if self.axes else ()
+            return tuple(self.axis_length(k) for k in self.axes)
+        return (self.axis_length(next(iter(self.axes))),) if self.axes else ()
 
     def parameter_names(self) -> list[str]:
         """Every parameter name a sweep or an override may use."""
@@ -302,7 +402,7 @@ def _build(spec: ScenarioSpec, tech_specs, sweep_values, text: str, source, line
             field = str(exc).split(":")[0].split(".")[-1]
             fail(str(exc), ("technologies", k, field))
 
-    axes: dict[str, np.ndarray] = {}
+    axes = Axes()
     log_axes = set()
     mode = "grid"
     frontier, frontier_record = None, {}
@@ -311,22 +411,23 @@ def _build(spec: ScenarioSpec, tech_specs, sweep_values, text: str, source, line
         for pname, values in sweep_values.items():
             loc = ("sweep", "parameters", pname)
             _resolve_name(pname, technologies, lambda m: fail(m, loc))
-            if isinstance(values, LinspaceSpec):
-                r = values.linspace
-                arr = np.linspace(r.start, r.stop, r.num)
-            elif isinstance(values, LogspaceSpec):
-                r = values.logspace
-                arr = np.logspace(r.start, r.stop, r.num)
-                log_axes.add(pname)
+            if isinstance(values, (LinspaceSpec, LogspaceSpec)):
+                kind = "linspace" if isinstance(values, LinspaceSpec) else "logspace"
+                r = getattr(values, kind)
+                if kind == "logspace":
+                    log_axes.add(pname)
+                if r.num > LAZY_AXIS:  # counted now, built when solved
+                    axes.set_lazy(pname, kind, r.start, r.stop, r.num)
+                else:
+                    axes.set(pname, (np.linspace if kind == "linspace" else np.logspace)(r.start, r.stop, r.num))
             else:
-                arr = np.asarray(values.values, dtype=np.float64)
-            axes[pname] = arr
-        if mode == "zip" and len({len(v) for v in axes.values()}) > 1:
+                axes.set(pname, np.asarray(values.values, dtype=np.float64))
+        if mode == "zip" and len({axes.length(k) for k in axes}) > 1:
             fail("zipped parameters must have the same number of values", ("sweep", "parameters"))
         if mode == "path":
             frontier, frontier_record = _build_path(spec.sweep.path, technologies, source, lines, fail)
             tech = frontier_record["technology"]
-            axes = {f"{tech}.G": frontier.G, f"{tech}.N_bar": frontier.N_bar}
+            axes = as_axes({f"{tech}.G": frontier.G, f"{tech}.N_bar": frontier.N_bar})
             log_axes.update(axes)
         elif not axes:
             fail("a sweep needs at least one parameter", ("sweep", "parameters"))
@@ -366,10 +467,11 @@ def _build(spec: ScenarioSpec, tech_specs, sweep_values, text: str, source, line
         sections={"dynamics": spec.dynamics, "execution": spec.execution}, lines=lines,
         frontier=frontier, frontier_record=frontier_record,
     )
-    # every swept value must be admissible too
-    for pname, arr in axes.items():
+    # every swept value must be admissible too.  Each condition is an inequality in one parameter when the
+    # others are fixed, so the two ends of a long linspace / logspace axis stand for all its values.
+    for pname in axes:
         try:
-            with_values(scenario, {pname: arr})
+            with_values(scenario, {pname: axes.endpoints(pname)})
         except ParameterError as exc:
             fail(f"swept values: {exc}", ("sweep", "path") if mode == "path" else ("sweep", "parameters", pname))
     return scenario

@@ -95,42 +95,195 @@ def block_shape(shape: tuple[int, ...], chunk_size: int) -> tuple[int, ...]:
     return tuple(reversed(block))
 
 
+#: Every model parameter: (long_name, units).  The model is dimensionless: wages, prices and output are in
+#: units of the final good (the numeraire), productivities and supplies in model units; only the scaling
+#: law's G and N̄ count something.
+PARAMETERS = {
+    "eta": ("skill-profile curvature η", "1"),
+    "A_L": ("productivity of low-skill labour A_L", "1"),
+    "A_H": ("productivity of high-skill labour A_H", "1"),
+    "L": ("supply of low-skill labour L", "1"),
+    "H": ("supply of high-skill labour H", "1"),
+    "A_bar": ("model productivity Ā", "1"),
+    "mu": ("task-profile exponent μ of traditional AI", "1"),
+    "F": ("rental price F of a model unit", "1"),
+    "C": ("irreducible loss C of the scaling law", "1"),
+    "a": ("data coefficient a of the scaling law", "1"),
+    "alpha": ("data exponent α of the scaling law", "1"),
+    "b": ("parameter coefficient b of the scaling law", "1"),
+    "beta": ("parameter exponent β of the scaling law", "1"),
+    "G": ("parameter count G", "parameters"),
+    "N_bar": ("training tokens N̄", "tokens"),
+    "I_lo": ("start I_lo of the LLM's data window (task)", "1"),
+    "I_hi": ("end I_hi of the LLM's data window (task)", "1"),
+}
+#: short symbols of the parameters, for plot titles
+SYMBOLS = {"eta": "η", "A_bar": "Ā", "mu": "μ", "alpha": "α", "beta": "β", "N_bar": "N̄"}
+DIMENSIONLESS = "dimensionless: the model's quantities are in units of the final good (the numeraire) or in model units"
+
+
+def parameter_attrs(name: str) -> dict:
+    """CF attributes (``long_name``, ``units``, ``comment``) of a swept parameter ``name`` (``FIELD`` or ``TECH.FIELD``)."""
+    tech, _, field = name.rpartition(".")
+    long_name, units = PARAMETERS.get(field, (name, "1"))
+    if tech:
+        long_name += f" of technology {tech!r}"
+    attrs = {"long_name": long_name, "units": units}
+    if units == "1":
+        attrs["comment"] = f"model parameter, {DIMENSIONLESS}"
+    return attrs
+
+
+def parameter_symbol(name: str) -> str:
+    """``eta`` -> ``η``, ``llm.N_bar`` -> ``N̄ (llm)``."""
+    tech, _, field = name.rpartition(".")
+    return SYMBOLS.get(field, field) + (f" ({tech})" if tech else "")
+
+
+def _index_attrs(long_name: str) -> dict:
+    return {"long_name": long_name, "units": "1"}
+
+
+def _variables(scenario: Scenario, names: list[str], n_seg: int) -> dict[str, Variable]:
+    nan = float("nan")
+    one = {"units": "1"}
+    good = {"units": "1", "comment": f"{DIMENSIONLESS}; the final good's price is 1"}
+    variables = {
+        "W_L": Variable("W_L", None, "float64", nan, {"long_name": "low-skill wage W_L", **good}),
+        "W_H": Variable("W_H", None, "float64", nan, {"long_name": "high-skill wage W_H", **good}),
+        "premium": Variable("premium", None, "float64", nan, {"long_name": "skill premium W_H / W_L", **one}),
+        "Y": Variable("Y", None, "float64", nan, {"long_name": "output Y (eq. 1)", **good}),
+        "shares": Variable("shares", "factor", "float64", nan, {
+            "long_name": "measure of tasks (= income share) by factor", **one, "comment": "fraction of the task line [0, 1]"}),
+        "boundaries": Variable("boundaries", "boundary", "float64", nan, {
+            "long_name": "segment boundaries (switch points) in task order", **one, "comment": "position i on the task line [0, 1]"}),
+        "segment_factor": Variable("factors", "segment", "int8", -1, {
+            "long_name": "factor on each segment", **one, "flag_values": list(range(-1, len(names))),
+            "flag_meanings": " ".join(["unused"] + names)}),
+        "residuals": Variable("residuals", "condition", "float64", nan, {
+            "long_name": "equilibrium residuals", **one, "comment": "relative residuals of the equilibrium conditions",
+            "tolerance": 1e-10}),
+        "status": Variable("status", None, "int8", int(Status.PENDING), {
+            "long_name": "solver status", **one, "flag_values": [int(s) for s in Status],
+            "flag_meanings": " ".join(s.name.lower() for s in Status)}),
+    }
+    if scenario.technologies:
+        variables["m"] = Variable("m", "technology", "float64", nan, {
+            "long_name": "quantity of each model rented", "units": "1", "comment": f"model units; {DIMENSIONLESS}"})
+    return variables
+
+
+def _sizes(scenario: Scenario, names: list[str], n_seg: int) -> dict[str, int]:
+    sizes = {"factor": len(names), "segment": n_seg, "boundary": n_seg + 1, "condition": len(RESIDUALS)}
+    if scenario.technologies:
+        sizes["technology"] = len(scenario.technologies)
+    return sizes
+
+
 def layout(scenario: Scenario) -> Layout:
     """The :class:`Layout` of a scenario's sweep (no solving; the output shapes come from tracing)."""
     names = factor_names(scenario.technologies)
     n_seg = _segment_count(scenario)
-    sizes = {"factor": len(names), "segment": n_seg, "boundary": n_seg + 1, "condition": len(RESIDUALS)}
+    sizes = _sizes(scenario, names, n_seg)
     coords: dict[str, object] = {}
     if scenario.sweep_mode == "grid":
-        coords.update({k: (k, np.asarray(v)) for k, v in scenario.axes.items()})
+        coords.update({k: (k, np.asarray(v), parameter_attrs(k)) for k, v in scenario.axes.items()})
     else:
         first = scenario.dims[0]
-        coords.update({k: (first, np.asarray(v)) for k, v in scenario.axes.items()})
+        coords.update({k: (first, np.asarray(v), parameter_attrs(k)) for k, v in scenario.axes.items()})
     if scenario.sweep_mode == "path":
         coords.update(_path_coords(scenario))
-    coords.update({"factor": names, "condition": list(RESIDUALS), "segment": np.arange(n_seg), "boundary": np.arange(n_seg + 1)})
-    nan = float("nan")
-    variables = {
-        "W_L": Variable("W_L", None, "float64", nan, {"long_name": "low-skill wage W_L"}),
-        "W_H": Variable("W_H", None, "float64", nan, {"long_name": "high-skill wage W_H"}),
-        "premium": Variable("premium", None, "float64", nan, {"long_name": "skill premium W_H / W_L"}),
-        "Y": Variable("Y", None, "float64", nan, {"long_name": "output Y (eq. 1)"}),
-        "shares": Variable("shares", "factor", "float64", nan, {"long_name": "measure of tasks (= income share) by factor"}),
-        "boundaries": Variable("boundaries", "boundary", "float64", nan, {"long_name": "segment boundaries (switch points) in task order"}),
-        "segment_factor": Variable("factors", "segment", "int8", -1, {
-            "long_name": "factor on each segment", "flag_values": list(range(-1, len(names))),
-            "flag_meanings": " ".join(["unused"] + names)}),
-        "residuals": Variable("residuals", "condition", "float64", nan, {"long_name": "equilibrium residuals", "tolerance": 1e-10}),
-        "status": Variable("status", None, "int8", int(Status.PENDING), {
-            "long_name": "solver status", "flag_values": [int(s) for s in Status],
-            "flag_meanings": " ".join(s.name.lower() for s in Status)}),
-    }
+    coords.update({
+        "factor": ("factor", names, _index_attrs("factor: low-skill labour L, high-skill labour H, then each technology's models")),
+        "condition": ("condition", list(RESIDUALS), _index_attrs("equilibrium condition")),
+        "segment": ("segment", np.arange(n_seg), _index_attrs("segment of the task line, in task order")),
+        "boundary": ("boundary", np.arange(n_seg + 1), _index_attrs("segment boundary, in task order")),
+    })
     if scenario.technologies:
-        sizes["technology"] = len(scenario.technologies)
-        coords["technology"] = [t.name for t in scenario.technologies]
-        variables["m"] = Variable("m", "technology", "float64", nan, {"long_name": "quantity of each model rented"})
+        coords["technology"] = ("technology", [t.name for t in scenario.technologies], _index_attrs("technology (scenario name)"))
     return Layout(dims=scenario.dims, shape=scenario.shape, block=block_shape(scenario.shape, scenario.chunk_size),
-                  sizes=sizes, coords=coords, variables=variables)
+                  sizes=sizes, coords=coords, variables=_variables(scenario, names, n_seg))
+
+
+@dataclasses.dataclass(frozen=True)
+class MemoryEstimate:
+    """Peak memory of a sweep, estimated before anything is allocated (see ``docs/scenarios.md``, "Memory").
+
+    ``output_per_point``: bytes of every output variable at one point (each
+    variable's item size times the length of its extra dimension);
+    ``input_per_point``: bytes of the swept values at one point (8 per swept
+    parameter, as a block's flat inputs).  In memory the whole output is held
+    at once, plus the coordinates, one block in flight (inputs, the solver's
+    result and its copy, with a per-point allowance for the solver's work
+    arrays) and one variable-sized temporary while the NetCDF file is
+    written.  Into a Zarr store only the coordinates and ``concurrency``
+    blocks in flight are held.
+    """
+
+    points: int
+    output_per_point: int
+    input_per_point: int
+    coordinates: int
+    block_points: int
+    block_working: int
+    largest_variable: int
+    concurrency: int = 1
+
+    @property
+    def outputs(self) -> int:
+        return self.points * self.output_per_point
+
+    @property
+    def in_memory(self) -> int:
+        """Bytes an in-memory run (no ``execution:`` section) holds at its peak."""
+        return self.outputs + self.coordinates + self.block_working + self.largest_variable
+
+    @property
+    def blocked(self) -> int:
+        """Bytes a run into a Zarr store holds at its peak (this process and its workers together)."""
+        return self.coordinates + self.concurrency * self.block_working
+
+
+#: bytes of the solver's work arrays per point of a block in flight (measured: about 1.5 kB on the analytic
+#: route with 65,536-point blocks, less on the discretised one; JAX's own ~0.5 GB are not counted)
+SOLVER_WORK_PER_POINT = 2048
+
+
+def memory_estimate(scenario: Scenario, concurrency: int = 1) -> MemoryEstimate:
+    """Estimate the peak memory of running ``scenario`` without building any array of the sweep.
+
+    Output sizes come from the same variable table as :func:`layout` (the
+    number of segments from tracing the solver, which allocates nothing of
+    the grid); the point count from the axes' lengths.
+    """
+    names = factor_names(scenario.technologies)
+    n_seg = _segment_count(scenario)
+    sizes = _sizes(scenario, names, n_seg)
+    variables = _variables(scenario, names, n_seg)
+    per_var = {name: np.dtype(v.dtype).itemsize * (sizes[v.extra] if v.extra else 1) for name, v in variables.items()}
+    output_per_point = sum(per_var.values())
+    shape = scenario.shape
+    points = math.prod(shape) if shape else 1
+    n_inputs = len(scenario.axes)
+    input_per_point = 8 * n_inputs
+    lengths = [scenario.axis_length(k) for k in scenario.axes]
+    coordinates = 8 * sum(lengths)
+    if scenario.sweep_mode == "path":
+        coordinates += 64 * lengths[0]  # dates and model names
+    block = min(points, math.prod(block_shape(shape, scenario.chunk_size))) if shape else 1
+    block_working = block * (3 * input_per_point + 2 * output_per_point + SOLVER_WORK_PER_POINT)
+    return MemoryEstimate(points=points, output_per_point=output_per_point, input_per_point=input_per_point,
+                          coordinates=coordinates, block_points=block, block_working=block_working,
+                          largest_variable=points * max(per_var.values()), concurrency=concurrency)
+
+
+def format_bytes(n: float) -> str:
+    """``1.5e9`` -> ``'1.5 GB'`` (decimal units)."""
+    for unit in ("B", "kB", "MB", "GB", "TB", "PB"):
+        if abs(n) < 1000 or unit == "PB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.3g} {unit}"
+        n /= 1000
+    return f"{n:.3g} PB"
 
 
 #: how the ``date`` coordinate of a path sweep is stored (NetCDF and Zarr)
@@ -150,11 +303,11 @@ def _path_coords(scenario: Scenario) -> dict:
         "date": ("date", np.asarray(path.dates, dtype="datetime64[D]").astype("datetime64[s]"),
                  {"long_name": f"date ({when})", "standard_name": "time"}),
         "frontier_model": ("date", np.asarray(path.models, dtype=str),
-                           {"long_name": "model(s) that moved the frontier since the previous date ('' if none)"}),
+                           {"long_name": "model(s) that moved the frontier since the previous date ('' if none)", "units": "1"}),
         f"{tech}.G": ("date", np.asarray(path.G, dtype=np.float64),
-                      {"long_name": "parameter count G", "units": "parameters", "frontier_axis": "G"}),
+                      {**parameter_attrs(f"{tech}.G"), "frontier_axis": "G"}),
         f"{tech}.N_bar": ("date", np.asarray(path.N_bar, dtype=np.float64),
-                          {"long_name": "training tokens N̄", "units": "tokens", "frontier_axis": "N_bar"}),
+                          {**parameter_attrs(f"{tech}.N_bar"), "frontier_axis": "N_bar"}),
     }
 
 
@@ -314,4 +467,4 @@ def write_netcdf(ds: xr.Dataset, path) -> None:
     os.replace(tmp, path)
 
 
-__all__ = ["Layout", "layout", "block_shape", "block_values", "solve_block", "dataset", "parameter_record", "run_sweep", "summary_table", "segments_at", "write_netcdf"]
+__all__ = ["Layout", "layout", "MemoryEstimate", "memory_estimate", "format_bytes", "parameter_attrs", "parameter_symbol", "block_shape", "block_values", "solve_block", "dataset", "parameter_record", "run_sweep", "summary_table", "segments_at", "write_netcdf"]

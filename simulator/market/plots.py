@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from ..plots import _caption, _colours, _plt
+from ..plots import FACTOR_LABELS, _caption, _colours, _plt
+from ..sweep import parameter_attrs, parameter_symbol
 
 
 def _segments_over_time(ax, ds, prefix, **style):
@@ -31,7 +32,8 @@ def paths(ds: xr.Dataset, path: Path) -> Path:
     if "parameter_value" in ds:
         for name in ds["parameter"].values:
             v = ds["parameter_value"].sel(parameter=name).values
-            ax.plot(t, v / v[0] if v[0] != 0 else v, label=f"{name} / {name}(0)")
+            sym = parameter_symbol(str(name))
+            ax.plot(t, v / v[0] if v[0] != 0 else v, label=f"{parameter_attrs(str(name))['long_name']}: {sym}(t) / {sym}(0)")
         if np.nanmax(np.abs(ds["parameter_value"].values)) > 0 and np.all(ds["parameter_value"].values > 0):
             ax.set_yscale("log")
         ax.legend(fontsize=7)
@@ -44,18 +46,18 @@ def paths(ds: xr.Dataset, path: Path) -> Path:
     ax.legend(fontsize=7)
     ax = axes[1, 0]
     for var, colour in (("W_L", "#4C72B0"), ("W_H", "#DD8452")):
-        ax.plot(t, ds[var].values, color=colour, label=var)
+        ax.plot(t, ds[var].values, color=colour, label={"W_L": "low-skill wage $W_L$", "W_H": "high-skill wage $W_H$"}[var])
         if has_eq:
             ax.plot(t, ds[f"eq_{var}"].values, color=colour, ls="--", lw=1)
     ax.set_title("wages (dashed: equilibrium)", fontsize=9)
     ax.legend(fontsize=7)
     ax = axes[1, 1]
-    ax.plot(t, ds["Y"].values, color="black", label="Y")
+    ax.plot(t, ds["Y"].values, color="black", label="output Y")
     if has_eq:
         ax.plot(t, ds["eq_Y"].values, color="black", ls="--", lw=1)
     if "m" in ds:
         for name in ds["technology"].values:
-            ax.plot(t, ds["m"].sel(technology=name).values, label=f"m ({name})")
+            ax.plot(t, ds["m"].sel(technology=name).values, label=f"model units rented m ({name})")
     ax.set_title("output and model units", fontsize=9)
     ax.legend(fontsize=7)
     ax = axes[2, 0]
@@ -97,9 +99,10 @@ def assignment_time(ds: xr.Dataset, path: Path) -> Path:
     if "eq_boundaries" in ds:
         _segments_over_time(ax, ds, "eq_", color="black", ls="--", lw=0.8)
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in colours]
-    ax.legend(handles, names, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, title="factor")
+    ax.legend(handles, [FACTOR_LABELS.get(n, f"model {n}") for n in names], loc="upper left", bbox_to_anchor=(1.0, 1.0),
+              fontsize=8, title="performed by")
     ax.set_xlabel("period")
-    ax.set_ylabel("task i")
+    ax.set_ylabel("task i (complexity)")
     ax.set_title("Who performs each task over time (dashed: equilibrium switch points)", fontsize=10)
     _caption(fig, ds)
     fig.savefig(path, dpi=120)

@@ -226,12 +226,55 @@ def simulate(scenario: Scenario, dynamics: Dynamics | None = None, *, progress: 
     ds = xr.Dataset(data, coords=coords)
     ds["period"].attrs["long_name"] = "period (parameters of the period apply during it; state recorded at its end)"
     ds["task"].attrs["long_name"] = "task cell centre i"
+    _label(ds, list(dyn.paths) if dyn.paths else [])
     ds.attrs.update(provenance(
         scenario_name=scenario.name, scenario_file=str(scenario.path), scenario_text=scenario.text,
         seed=str(dyn.seed), dynamics=dyn.spec.model_dump(by_alias=True), kind="agent-based market path",
         workers_by_skill=market.counts.tolist(), labour_per_agent=market.q.tolist(),
     ))
     return ds
+
+
+#: CF attributes of the market's variables and coordinates beyond their long_name: (units, comment)
+_GOOD = "dimensionless: in units of the final good (the numeraire)"
+_MARKET_UNITS = {
+    "W_L": ("1", _GOOD), "W_H": ("1", _GOOD), "premium": ("1", None), "Y": ("1", _GOOD),
+    "shares": ("1", "fraction of the task line [0, 1]"), "boundaries": ("1", "position i on the task line [0, 1]"),
+    "segment_factor": ("1", None), "n_segments": ("1", "count"), "unemployment": ("1", "fraction of the skill's supply"),
+    "displaced": ("1", "fraction of the skill's supply"), "flows": ("1", "fraction of the skill's supply"),
+    "moves": ("1", "count of workers"), "assignment": ("1", "fraction of the task's output"),
+    "task_wage": ("1", _GOOD), "wage_quantiles": ("1", _GOOD), "m": ("1", "model units; " + _GOOD),
+    "eq_status": ("1", None),
+}
+_MARKET_COORDS = {
+    "period": "period", "task": "task cell centre i", "factor": "factor (L, H, then each technology's models)",
+    "skill": "skill (L low, H high)", "origin": "factor of the task left", "destination": "factor of the task joined",
+    "quantile": "quantile", "segment": "segment of the task line, in task order", "boundary": "segment boundary, in task order",
+    "eq_segment": "segment of the engine equilibrium's task line", "eq_boundary": "segment boundary of the engine equilibrium",
+    "technology": "technology (scenario name)", "parameter": "moving parameter",
+}
+
+
+def _label(ds: xr.Dataset, moving: list[str]) -> None:
+    """CF ``units`` (and ``long_name``) on every variable and coordinate of a market path, in place."""
+    from ..sweep import parameter_attrs
+
+    for name, var in ds.data_vars.items():
+        base = name.removeprefix("eq_") if name.startswith("eq_") and name != "eq_status" else name
+        if name == "parameter_value":
+            units = {p: parameter_attrs(p)["units"] for p in moving}
+            var.attrs["units"] = next(iter(units.values())) if len(set(units.values())) == 1 else "1"
+            var.attrs["comment"] = "units by parameter: " + ", ".join(f"{p}: {u}" for p, u in units.items())
+            continue
+        units, comment = _MARKET_UNITS.get(base, ("1", None))
+        var.attrs.setdefault("units", units)
+        if comment:
+            var.attrs.setdefault("comment", comment)
+        var.attrs.setdefault("long_name", name)
+    for name in ds.coords:
+        attrs = ds[name].attrs
+        attrs.setdefault("long_name", _MARKET_COORDS.get(name, name))
+        attrs.setdefault("units", "1")
 
 
 def _pick(eqs, i):
