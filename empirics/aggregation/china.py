@@ -72,14 +72,26 @@ def _line(i) -> int:
     return int(i) + 2
 
 
+def _positive_wages(t, column: str, name: str):
+    """Column ``column`` as floats; the first value that is not a positive number is a located error."""
+    import numpy as np
+
+    for i, v in t[column].items():
+        try:
+            ok = np.isfinite(float(v)) and float(v) > 0
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise InputError(f"{name}, line {_line(i)}, column {column!r}: wage must be a positive number, got {v!r}")
+    return t[column].astype(float)
+
+
 def load_national_wages(path=None) -> pd.DataFrame:
     """NBS national wages by post group: ``year, large, wage`` (yuan/year), groups 1-6 only.
 
     Columns ``year, ocd_large_category, avg_annual_wage_yuan`` (others are kept out); a row with
     an empty group is a total and is skipped. Errors name the file, line and column.
     """
-    import numpy as np
-
     t, name = _read_csv(path, NATIONAL, {"ocd_large_category": str})
     require_columns(t, ["year", "ocd_large_category", "avg_annual_wage_yuan"], name)
     require_numeric(t, ["year"], name)
@@ -89,15 +101,7 @@ def load_national_wages(path=None) -> pd.DataFrame:
         if g not in GROUP_COLUMNS:
             raise UnknownCodeError(f"{name}, line {_line(i)}, column 'ocd_large_category': {g!r} is not an NBS post group; "
                                    f"the groups are large categories {sorted(GROUP_COLUMNS)}")
-    wage = t["avg_annual_wage_yuan"]
-    for i, v in wage.items():
-        try:
-            ok = np.isfinite(float(v)) and float(v) > 0
-        except (TypeError, ValueError):
-            ok = False
-        if not ok:
-            raise InputError(f"{name}, line {_line(i)}, column 'avg_annual_wage_yuan': wage must be a positive number, got {v!r}")
-    t = t.assign(wage=wage.astype(float))
+    t = t.assign(wage=_positive_wages(t, "avg_annual_wage_yuan", name))
     dup = t.duplicated(["year", "large"], keep=False)
     if dup.any():
         lines = [_line(i) for i in t.index[dup]]
@@ -112,8 +116,6 @@ def load_industry_wages(path=None) -> pd.DataFrame:
     clerks_3, services_4, production_6``); an unknown column is an error, so that a table whose
     groups do not match is never read as if they did.
     """
-    import numpy as np
-
     t, name = _read_csv(path, BY_INDUSTRY, {"section": str})
     known = ("section", "industry_cn", "all_employed", *GROUP_COLUMNS.values())
     extra = [c for c in t.columns if c not in known]
@@ -127,17 +129,9 @@ def load_industry_wages(path=None) -> pd.DataFrame:
     dup = t.duplicated("section", keep=False)
     if dup.any():
         raise InputError(f"{name}: section repeated on lines {[_line(i) for i in t.index[dup]]}")
-    for c in GROUP_COLUMNS.values():
-        for i, v in t[c].items():
-            try:
-                ok = np.isfinite(float(v)) and float(v) > 0
-            except (TypeError, ValueError):
-                ok = False
-            if not ok:
-                raise InputError(f"{name}, line {_line(i)}, column {c!r}: wage must be a positive number, got {v!r}")
+    t = t.assign(**{c: _positive_wages(t, c, name) for c in GROUP_COLUMNS.values()})
     long = t.melt(id_vars="section", value_vars=list(GROUP_COLUMNS.values()), var_name="group", value_name="wage")
     long["large"] = long["group"].map({v: k for k, v in GROUP_COLUMNS.items()})
-    long["wage"] = long["wage"].astype(float)
     return long[["section", "large", "wage"]]
 
 
@@ -293,17 +287,6 @@ def national_slope(x, y, *, ci_level: float = 0.95) -> SlopeTest:
     return SlopeTest(b, se, n, None, n - 2, ci, p_t, p_perm, ci_level=ci_level)
 
 
-def _within(v, groups, w):
-    """Weighted within-group demeaning."""
-    import numpy as np
-
-    out = np.empty_like(v)
-    for g in np.unique(groups):
-        i = groups == g
-        out[i] = v[i] - (w[i] * v[i]).sum() / w[i].sum()
-    return out
-
-
 def within_slope(x, y, clusters, w=None, *, n_boot: int = 9999, n_perm: int = 9999, seed: int = 0, ci_level: float = 0.95) -> SlopeTest:
     """Slope of ``y`` on ``x`` with cluster fixed effects; CR1 se, wild cluster bootstrap, permutation.
 
@@ -323,7 +306,8 @@ def within_slope(x, y, clusters, w=None, *, n_boot: int = 9999, n_perm: int = 99
     k = G + 1
     if G < 3 or n - k < 1:
         raise InputError(f"within slope: {n} cells in {G} sections leave no degrees of freedom")
-    xt, yt = _within(x, gi, w), _within(y, gi, w)
+    xy = np.stack([x, y])
+    xt, yt = xy - _group_means(xy, gi, w, G)
     sxx = (w * xt * xt).sum()
     if sxx <= 0:
         raise InputError("within slope: exposure does not vary within any section")

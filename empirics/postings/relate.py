@@ -323,8 +323,10 @@ def run_us(out_dir: str | Path, *, measure: str = "dv_rating_beta", n_boot: int 
     doc["by_source"] = {}
     for col in OCC_COLUMNS:
         x = j[col].to_numpy(dtype=float)
-        doc["by_source"][col] = {side: dict(zip(("slope", "se"), wls(x, y, w)[0:3:2]))
-                                 for side, w in (("unweighted", None), ("weighted", t["weight"].to_numpy()))}
+        doc["by_source"][col] = {}
+        for side, w in (("unweighted", None), ("weighted", t["weight"].to_numpy())):
+            slope, _, se, _, _ = wls(x, y, w)
+            doc["by_source"][col][side] = {"slope": slope, "se": se}
     doc["join"] = us.join.to_dict()
     (out / "moments_us.json").write_text(json.dumps(doc, indent=2, default=float), encoding="utf-8")
     return doc
