@@ -1,10 +1,12 @@
-"""Engine benchmarks: equilibria per second for each regime and route, against a scipy loop.
+"""Engine benchmarks: equilibria per second for each regime and route, against scipy baselines.
 
 Every row times the vmapped JAX solver on a batch of random admissible points
 (compile time measured apart, as first call minus steady call) and a plain
 ``scipy.optimize`` loop (benchmarks/baselines.py) on a subset of the same
-points, in the same run.  The ratio is the baseline's time per equilibrium
-over the engine's.
+points, in the same run.  The LLM regime is also timed against the vectorised
+numpy/scipy solver of benchmarks/vectorised.py on the same points, the fair
+peer a capable user would write.  The ratio is the baseline's time per
+equilibrium over the engine's.
 """
 from __future__ import annotations
 
@@ -66,6 +68,27 @@ def _time_engine(regime, pts, options):
     return steady, max(first - steady, 0.0), ok
 
 
+VECTORISED = "numpy/scipy elementwise find_root over whole arrays"
+#: The vectorised baseline is timed on at most this many of the points and scaled: its cost per point is flat
+#: beyond about 1e4 points, and a full 1e6-point run would add half a minute to the suite.
+VECTORISED_MAX_POINTS = 10**5
+
+
+def _time_vectorised(pts: dict) -> float:
+    """Seconds the vectorised numpy/scipy solver takes for all points (best of two; scaled past the cap)."""
+    from . import vectorised
+
+    n = len(pts["economy"]["eta"])
+    m = min(n, VECTORISED_MAX_POINTS)
+    args = {k: v[:m] for part in ("economy", "tech") for k, v in pts[part].items()}
+    runs = []
+    for _ in range(2):
+        t0 = time.perf_counter()
+        vectorised.solve_llm(**args)
+        runs.append(time.perf_counter() - t0)
+    return min(runs) * n / m
+
+
 def run(quick: bool = False) -> list[dict]:
     """Rows: name, work (points), seconds, compile_seconds, baseline, baseline_seconds, ratio, rate."""
     from simulator import SolverOptions
@@ -84,10 +107,16 @@ def run(quick: bool = False) -> list[dict]:
             _baseline(regime, base_pts, k)
         per_point_base = (time.perf_counter() - t0) / n_base
         for n in ns:
-            seconds, compile_s, ok = _time_engine(regime, _points(regime, n, rng), SolverOptions(method="analytic"))
+            pts = _points(regime, n, rng)
+            seconds, compile_s, ok = _time_engine(regime, pts, SolverOptions(method="analytic"))
             rows.append(dict(name=f"engine {regime}, semi-analytic", work=n, unit="equilibria", seconds=seconds,
                              compile_seconds=compile_s, baseline="scipy brentq loop", baseline_seconds=per_point_base * n,
                              ratio=per_point_base * n / seconds, rate=n / seconds, ok_share=ok))
+            if regime == "llm":
+                base_seconds = _time_vectorised(pts)
+                rows.append(dict(name="engine llm, semi-analytic, against vectorised scipy", work=n, unit="equilibria",
+                                 seconds=seconds, compile_seconds=compile_s, baseline=VECTORISED,
+                                 baseline_seconds=base_seconds, ratio=base_seconds / seconds, rate=n / seconds, ok_share=ok))
     # general route: cost against the number of tasks, and against grid size
     n_points = 200 if quick else 2000
     tasks = [128, 256, 512] + ([] if quick else [1024])
