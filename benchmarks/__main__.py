@@ -26,6 +26,7 @@ SUITES = {
     "calibration": "benchmarks.bench_calibration",
     "scaleout": "benchmarks.bench_scaleout",
     "china": "benchmarks.bench_china",
+    "warmstart": "benchmarks.bench_warmstart",
 }
 ROOT = Path(__file__).resolve().parents[1]
 START, END = "<!-- performance:start -->", "<!-- performance:end -->"
@@ -119,6 +120,9 @@ def main(argv=None) -> int:
     parser.add_argument("--merge", action="store_true",
                         help="keep the other suites' rows from OUT/results.json (same machine, same mode) and replace these")
     args = parser.parse_args(argv)
+    import jax
+
+    jax.config.update("jax_enable_x64", True)  # float64 for every suite: importing simulator does not switch it on
     args.out.mkdir(parents=True, exist_ok=True)
     rows, skipped = [], []
     for suite in args.only or SUITES:

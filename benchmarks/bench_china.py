@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _cli(*args: str, cwd: Path) -> float:
     t0 = time.perf_counter()
-    r = subprocess.run([sys.executable, "-c", "from simulator.cli import main; main()", *args], cwd=cwd, capture_output=True, text=True)
+    r = subprocess.run([sys.executable, "-c", "from llm_labor.cli import main; main()", *args], cwd=cwd, capture_output=True, text=True)
     dt = time.perf_counter() - t0
     if r.returncode != 0:
         raise RuntimeError(f"llm-labor {' '.join(args)} failed ({r.returncode}): {r.stderr[-2000:]}")

@@ -39,7 +39,7 @@ def _row(name, work, seconds, compile_seconds, baseline, baseline_seconds, **ext
 
 
 def run(quick: bool = False) -> list[dict]:
-    from simulator.market import reference
+    from .references import market as reference
 
     workers, tasks, periods = (100_000, 200, 50) if quick else (1_000_000, 1_000, 1_000)
     base_periods = periods if quick else 3
@@ -61,7 +61,7 @@ def run(quick: bool = False) -> list[dict]:
         revisers, uniforms = ref.draws()
         reference.step(ref, revisers, uniforms)
     base_seconds = (time.perf_counter() - t) * periods / base_periods
-    label = "numpy/Python loop (simulator.market.reference)"
+    label = "numpy/Python loop (benchmarks.references.market)"
     if base_periods != periods:
         label += f", {base_periods} periods timed and scaled to {periods}"
     return [_row(f"market_{workers:.0e}_agents_x_{periods}_periods".replace("+0", ""), work, seconds, compile_seconds, label,

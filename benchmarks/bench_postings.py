@@ -4,7 +4,7 @@
 with its occupation code so that title matching is timed apart), then times
 
 * ``process`` (DuckDB: validation with quarantine, 30-day dedup, aggregation to every level and
-  period, medians included) against :func:`empirics.postings.reference.run` (pandas, in memory),
+  period, medians included) against :func:`benchmarks.references.postings.run` (pandas, in memory),
   each in a fresh subprocess so that its peak resident memory and CPU time are measured too
   (``cpu_seconds``: user + system time of the subprocess; on a shared machine the wall time
   depends on the other jobs, the CPU time much less); in both, imports and the loading of the
@@ -59,7 +59,7 @@ print(json.dumps({"seconds": dt, "rows": r.report["rows_read"], "timings": r.rep
 _PANDAS = """
 import json, resource, sys, time
 import pandas, pyarrow.parquet
-from empirics.postings import reference
+from benchmarks.references import postings as reference
 from empirics.postings.process import ProcessConfig
 from empirics.postings.schema import default_rules
 rules = default_rules()
@@ -72,7 +72,8 @@ print(json.dumps({"seconds": dt, "rows": len(parsed), "peak_rss_mb": peak_rss_mb
 
 
 def _sub(code: str, *args: str) -> dict:
-    out = subprocess.run([sys.executable, "-c", _PEAK + code, *args], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", _PEAK + code, *args], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1])
     return json.loads([line for line in out.stdout.splitlines() if line.startswith("{")][-1])
 
 

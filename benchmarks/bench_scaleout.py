@@ -69,7 +69,7 @@ def _sweep(side: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         scenario = Path(tmp) / "scale_out.yaml"
         scenario.write_text(SCENARIO.read_text().replace("num: 3163", f"num: {side}"))
-        cli = [sys.executable, "-c", "from simulator.cli import main; main()", "run", str(scenario),
+        cli = [sys.executable, "-c", "from llm_labor.cli import main; main()", "run", str(scenario),
                "--out", str(Path(tmp) / "out"), "--no-plots", "--no-progress"]
         seconds, peak, output = measure(cli, ROOT)
         base_seconds, base_peak, _ = measure([sys.executable, "-c", BASELINE, str(scenario)], ROOT)

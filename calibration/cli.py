@@ -6,6 +6,9 @@ from typing import Optional
 
 import typer
 
+from llm_labor.common.cli import fail
+from llm_labor.common.errors import LLMLaborError
+
 
 def register(app: typer.Typer) -> None:
     @app.command("calibrate")
@@ -19,9 +22,6 @@ def register(app: typer.Typer) -> None:
 
         Exit status: 0 calibrated; 2 bad input; 3 failed calibration (a target out of the model's reach, targets not
         reachable together, or no convergence), with report.md and results.json saying why."""
-        import simulator  # noqa: F401  (float64)
-        from simulator.errors import LLMLaborError
-
         from .config import load_config
         from .run import calibrate, write_outputs
 
@@ -31,8 +31,7 @@ def register(app: typer.Typer) -> None:
                 raise typer.BadParameter("--draws must be >= 0")
             res = calibrate(cfg, draws=draws)
         except LLMLaborError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2)
+            fail(exc)
         folder = out or cfg.output_dir or Path("outputs") / "calibration" / cfg.name
         written = write_outputs(res, folder, plots=plots and cfg.plots)
         typer.echo(f"{res['name']}: {res['data_label']}")

@@ -6,6 +6,9 @@ Schema (``docs/calibration.md``)::
     description: ...
     data_label: "US real data: ..."          # stated in the report and the JSON
     scenario: ../../scenarios/llm_scaling.yaml # relative to this file
+    technologies: [llm]                       # optional: the scenario's technologies the moments use, by name
+                                              # (one name or a list; default all of them): windowed LLMs
+                                              # (kind: llm) and traditional AI
     moments_file: ../data/moments_us.json     # relative to this file (optional if no moment needs it)
     parameters:                               # free parameters; the rest come from the scenario
       eta: {start: 1.0, lower: 0.05, upper: 2.5, log_scale: false}
@@ -86,6 +89,7 @@ class CalibrationSpec(_Strict):
     description: StrictStr = ""
     data_label: StrictStr
     scenario: StrictStr
+    technologies: StrictStr | list[StrictStr] | None = None
     moments_file: StrictStr | None = None
     parameters: dict[StrictStr, ParameterSpec] = Field(default_factory=lambda: {})
     moments: list[MomentSpec] = Field(min_length=1)
@@ -128,6 +132,8 @@ class CalibrationConfig:
     text: str
     path: str | None
     scenario: Any  # simulator.scenario.Scenario
+    #: the technologies of the moment map (the scenario's, or those the config names)
+    technologies: tuple = ()
 
 
 def load_config(path: str | Path) -> CalibrationConfig:
@@ -140,8 +146,10 @@ def load_config(path: str | Path) -> CalibrationConfig:
 def parse_config(text: str, *, source: str | None = None, base: Path | None = None) -> CalibrationConfig:
     """Validate config text; relative paths are resolved against ``base`` (the config's folder)."""
     from simulator.errors import LLMLaborError
-    from simulator.params import Economy, ScalingLLM
+    from simulator.params import Economy, ScalingLLM, TraditionalAI
     from simulator.scenario import load_scenario
+
+    from .estimate import ECONOMY_FIELDS, parameter_names
 
     base = Path(base) if base is not None else Path.cwd()
     raw, lines = load_mapping(text, source, CalibrationError, "a calibration config")
@@ -168,11 +176,28 @@ def parse_config(text: str, *, source: str | None = None, base: Path | None = No
         scenario = load_scenario(scenario_path)
     except LLMLaborError as exc:
         fail(f"scenario is invalid: {exc}", "scenario")
-    llms = [t for t in scenario.technologies if isinstance(t, ScalingLLM) and t.uses_window]
-    if len(scenario.technologies) != 1 or not llms:
-        fail("the moment map needs a scenario with exactly one windowed LLM technology (kind: llm); "
-             f"{scenario_path.name} has {len(scenario.technologies)} technologies", "scenario")
-    tech = llms[0]
+    by_name = {t.name: t for t in scenario.technologies}
+    if spec.technologies is None:
+        chosen, where = list(scenario.technologies), lambda k: ("scenario",)
+    else:
+        listed = [spec.technologies] if isinstance(spec.technologies, str) else list(spec.technologies)
+        where = (lambda k: ("technologies",)) if isinstance(spec.technologies, str) else (lambda k: ("technologies", k))
+        if not listed:
+            fail("needs at least one technology name", "technologies")
+        chosen = []
+        for k, name in enumerate(listed):
+            if name not in by_name:
+                fail(f"unknown technology '{name}'; {scenario_path.name} has: {', '.join(by_name) or 'none'}", *where(k))
+            if name in listed[:k]:
+                fail(f"technology '{name}' is listed twice", *where(k))
+            chosen.append(by_name[name])
+    if not chosen:
+        fail(f"the moment map needs at least one technology; {scenario_path.name} has none", "scenario")
+    for k, t in enumerate(chosen):
+        if not (isinstance(t, TraditionalAI) or (isinstance(t, ScalingLLM) and t.uses_window)):
+            fail(f"technology '{t.name}': the moment map takes windowed LLMs (kind: llm) and traditional AI (kind: traditional) only",
+                 *where(k))
+    technologies = tuple(chosen)
     moments_path = None
     if spec.moments_file is not None:
         moments_path = (base / spec.moments_file).resolve() if not Path(spec.moments_file).is_absolute() else Path(spec.moments_file)
@@ -181,14 +206,15 @@ def parse_config(text: str, *, source: str | None = None, base: Path | None = No
 
     # free parameters: default η alone
     params = dict(spec.parameters) or {"eta": ParameterSpec(start=float(scenario.economy.eta), lower=0.05, upper=5.0)}
-    known = ["eta", "A_L", "A_H", "L", "H"] + [f"{tech.name}.{f}" for f in ("A_bar", "F", "C", "a", "alpha", "b", "beta", "G", "N_bar", "I_lo", "I_hi")]
+    known = parameter_names(technologies)
 
     def admissible(name, v, on_error):
         try:
-            if name in known[:5]:
-                Economy(**{**{f: getattr(scenario.economy, f) for f in known[:5]}, name: v})
+            if name in ECONOMY_FIELDS:
+                Economy(**{**{f: getattr(scenario.economy, f) for f in ECONOMY_FIELDS}, name: v})
             else:
-                dataclasses.replace(tech, **{name.split(".", 1)[1]: v})
+                head, _, field = name.partition(".")
+                dataclasses.replace(by_name[head], **{field: v})
         except LLMLaborError as exc:
             on_error(str(exc))
 
@@ -266,5 +292,5 @@ def parse_config(text: str, *, source: str | None = None, base: Path | None = No
         untargeted=tuple(untargeted), sensitivity=tuple(sensitivity), compare_path=compare_path,
         weighting=spec.weighting, draws=spec.bootstrap.draws, seed=spec.bootstrap.seed, ci_level=float(spec.bootstrap.ci_level),
         profile_points=spec.profile.points, flat_threshold=float(spec.profile.flat_threshold), output_dir=out_dir, plots=spec.output.plots,
-        text=text, path=source, scenario=scenario,
+        text=text, path=source, scenario=scenario, technologies=technologies,
     )

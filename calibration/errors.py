@@ -1,7 +1,7 @@
 """Errors of the calibration package; messages name the file, line, key and the violated condition."""
 from __future__ import annotations
 
-from simulator.errors import LLMLaborError
+from llm_labor.common.errors import LLMLaborError
 
 
 class CalibrationError(LLMLaborError, ValueError):

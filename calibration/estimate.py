@@ -19,40 +19,70 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from simulator.params import Economy, ScalingLLM
+from simulator.params import Economy, ScalingLLM, TraditionalAI, names
+from simulator.precision import float64
 
 from . import model
 from .moments import Moment
 
-ECONOMY_FIELDS = ("eta", "A_L", "A_H", "L", "H")
-LLM_FIELDS = ("A_bar", "F", "C", "a", "alpha", "b", "beta", "G", "N_bar", "I_lo", "I_hi")
+#: The parameters a calibration can free or move, from the parameter registry (simulator.params).
+ECONOMY_FIELDS = names(Economy)
+LLM_FIELDS = names(ScalingLLM)
+TRADITIONAL_FIELDS = names(TraditionalAI)
+
+
+def technology_fields(tech) -> tuple[str, ...]:
+    """The parameters of a technology that a calibration can free or move."""
+    return TRADITIONAL_FIELDS if isinstance(tech, TraditionalAI) else LLM_FIELDS
+
+
+def parameter_names(technologies) -> list[str]:
+    """Every parameter name of an economy and technology set: the economy's, then NAME.FIELD per technology."""
+    return list(ECONOMY_FIELDS) + [f"{t.name}.{f}" for t in model.check_technologies(technologies) for f in technology_fields(t)]
 
 
 @dataclasses.dataclass(frozen=True)
 class ModelSpec:
-    """Base economy and LLM, free parameter names and the moments; ``moment_fn(φ) -> (k,)``."""
+    """Base economy and technologies (one, or a sequence), free parameter names and the moments; ``moment_fn(φ) -> (k,)``."""
 
     economy: Economy
-    tech: ScalingLLM
+    technologies: tuple
     names: tuple[str, ...]
     moments: tuple[Moment, ...]
 
-    def split(self, name: str) -> tuple[str, str]:
+    def __post_init__(self):
+        object.__setattr__(self, "technologies", model.check_technologies(self.technologies))
+
+    @property
+    def tech(self):
+        """The first technology (the only one in a single-technology calibration)."""
+        return self.technologies[0]
+
+    def split(self, name: str) -> tuple[int | None, str]:
+        """(None, field) for an economy parameter, (technology index, field) for NAME.FIELD."""
         if name in ECONOMY_FIELDS:
-            return "economy", name
+            return None, name
         head, _, field = name.partition(".")
-        if head == self.tech.name and field in LLM_FIELDS:
-            return "tech", field
+        for k, t in enumerate(self.technologies):
+            if head == t.name and field in technology_fields(t):
+                return k, field
         raise KeyError(name)
 
+    def value(self, name: str) -> float:
+        """The base value of a parameter."""
+        k, field = self.split(name)
+        return float(getattr(self.economy if k is None else self.technologies[k], field))
+
     def build(self, phi):
-        econ_changes, tech_changes = {}, {}
+        """(economy, technologies) with the free parameters set to φ; a single technology comes back
+        alone, as before, a set as a tuple."""
+        changes = [{} for _ in range(len(self.technologies) + 1)]
         for k, name in enumerate(self.names):
             where, field = self.split(name)
-            (econ_changes if where == "economy" else tech_changes)[field] = phi[k]
-        e = _replace(self.economy, econ_changes)
-        t = _replace(self.tech, tech_changes)
-        return e, t
+            changes[0 if where is None else where + 1][field] = phi[k]
+        e = _replace(self.economy, changes[0])
+        techs = tuple(_replace(t, c) for t, c in zip(self.technologies, changes[1:]))
+        return e, (techs[0] if len(techs) == 1 else techs)
 
     def moment_fn(self, phi):
         e, t = self.build(phi)
@@ -156,6 +186,7 @@ class Estimate:
 class Estimator:
     """Holds the compiled pieces of one calibration problem."""
 
+    @float64
     def __init__(self, spec: ModelSpec, data: np.ndarray, Sigma: np.ndarray, lower, upper, *, weighting: str = "diagonal", n_iter: int = 40):
         self.spec = spec
         self.lower = np.asarray(lower, float)
@@ -190,18 +221,21 @@ class Estimator:
         self.W = W
         self.chol = np.linalg.cholesky(W)
 
+    @float64
     def objective(self, phis: np.ndarray) -> np.ndarray:
         return np.asarray(self._Q(jnp.asarray(np.atleast_2d(phis), dtype=jnp.float64), jnp.asarray(self.data), jnp.asarray(self.chol)))
 
     def u_of(self, phi):
         return np.asarray(_to_u(jnp.asarray(phi), jnp.asarray(self.lower), jnp.asarray(self.upper)))
 
+    @float64
     def fit(self, start: np.ndarray, data: np.ndarray | None = None):
         p = len(self.lower)
         d = self.data if data is None else data
         phi, q, g = self._solve(jnp.asarray(self.u_of(start)), jnp.asarray(d), jnp.asarray(self.chol), jnp.zeros(p, bool), jnp.zeros(p))
         return np.asarray(phi), float(q), float(g)
 
+    @float64
     def fit_many(self, starts: np.ndarray, datas: np.ndarray, masks: np.ndarray | None = None, fixed: np.ndarray | None = None):
         B, p = starts.shape
         masks = np.zeros((B, p), bool) if masks is None else masks
@@ -209,6 +243,7 @@ class Estimator:
         phi, q, g = self._solve_many(jnp.asarray(self.u_of(starts)), jnp.asarray(datas), jnp.asarray(self.chol), jnp.asarray(masks), jnp.asarray(fixed))
         return np.asarray(phi), np.asarray(q), np.asarray(g)
 
+    @float64
     def delta_covariance(self, phi: np.ndarray):
         """(G'WG)^{-1} G'W Σ W G (G'WG)^{-1} and G = ∂m/∂φ at φ."""
         G = np.asarray(self.jac_fn(jnp.asarray(phi)))
@@ -217,6 +252,7 @@ class Estimator:
         V = bread @ G.T @ W @ S @ W @ G @ bread
         return V, G
 
+    @float64
     def estimate(self, start: np.ndarray, *, grid_starts: np.ndarray | None = None, tol: float = 1e-6) -> Estimate:
         """Fit from ``start`` (and the best of ``grid_starts``, if given), then delta-method errors."""
         import time
@@ -248,6 +284,7 @@ class Estimator:
         return Estimate(self.spec.names, phi, np.sqrt(np.clip(np.diag(V), 0, None)), q, g, m, G, V, at_bound,
                         bool(np.isfinite(q) and (g < tol * max(1.0, abs(q)) or q < 1e-20 or any(at_bound))), seconds, compile_s)
 
+    @float64
     def bootstrap(self, phi_hat: np.ndarray, draws: np.ndarray, level: float):
         """Re-estimate on every row of ``draws`` (vmapped), warm-started at φ̂; percentile CI."""
         B = draws.shape[0]
@@ -258,6 +295,7 @@ class Estimator:
         lo, hi = (np.quantile(phi[good], [a, 1 - a], axis=0) if good.sum() > 1 else (np.full(len(phi_hat), np.nan),) * 2)
         return phi, q, good, np.atleast_1d(lo), np.atleast_1d(hi)
 
+    @float64
     def profile(self, phi_hat: np.ndarray, points: int, *, log_scale: Sequence[bool] | None = None):
         """Profile of Q over each parameter: grid (points,), Q (points,), others re-minimised."""
         p = len(phi_hat)

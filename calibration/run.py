@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from simulator.precision import float64
+
 from .config import CalibrationConfig, load_config
 
 
@@ -24,34 +26,25 @@ def _sha256(path: Path) -> str:
 
 
 def provenance(cfg: CalibrationConfig, doc: dict | None) -> dict:
-    import platform
-    from datetime import datetime, timezone
+    """The run's record (:func:`llm_labor.common.provenance.record`) with the config, scenario and moments file."""
+    import jax  # noqa: F401  (loaded, so that its version is recorded)
 
-    import jax
+    from llm_labor.common.provenance import record
 
-    import simulator
-    from simulator.provenance import git_commit
-
-    return {
-        "package": "llm-labor",
-        "package_version": simulator.__version__,
-        "git_commit": git_commit(),
-        "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "python": platform.python_version(),
-        "jax_version": jax.__version__,
-        "numpy_version": np.__version__,
-        "config_path": cfg.path,
-        "config_text": cfg.text,
-        "scenario_path": str(cfg.scenario_path),
-        "scenario_text": cfg.scenario.text,
-        "moments_file": None if cfg.moments_path is None else {"path": str(cfg.moments_path), "sha256": _sha256(cfg.moments_path),
-                                                                 "source": (doc or {}).get("source"),
-                                                                 "provenance": (doc or {}).get("provenance")},
-        "seed": cfg.seed,
-        "rng": f"numpy.random.default_rng({cfg.seed}) (bootstrap resampling of units and draws of config moments)",
-    }
+    return record(
+        config_path=cfg.path,
+        config_text=cfg.text,
+        scenario_path=str(cfg.scenario_path),
+        scenario_text=cfg.scenario.text,
+        moments_file=None if cfg.moments_path is None else {"path": str(cfg.moments_path), "sha256": _sha256(cfg.moments_path),
+                                                              "source": (doc or {}).get("source"),
+                                                              "provenance": (doc or {}).get("provenance")},
+        seed=cfg.seed,
+        rng=f"numpy.random.default_rng({cfg.seed}) (bootstrap resampling of units and draws of config moments)",
+    )
 
 
+@float64
 def calibrate(cfg: CalibrationConfig | str | Path, *, draws: int | None = None, compare: bool = True) -> dict:
     """Run the calibration described by ``cfg``; ``draws`` overrides the bootstrap size.
 
@@ -60,7 +53,7 @@ def calibrate(cfg: CalibrationConfig | str | Path, *, draws: int | None = None, 
     import jax.numpy as jnp
 
     from .data import data_moments, load_moments_file
-    from .estimate import Estimator, ModelSpec, diagnose_profile
+    from .estimate import Estimator, ModelSpec, diagnose_profile, parameter_names
 
     if not isinstance(cfg, CalibrationConfig):
         cfg = load_config(cfg)
@@ -68,8 +61,8 @@ def calibrate(cfg: CalibrationConfig | str | Path, *, draws: int | None = None, 
     rng = np.random.default_rng(cfg.seed)
     doc = load_moments_file(cfg.moments_path) if cfg.moments_path is not None else None
     dm = data_moments(list(cfg.moments), doc, draws=max(B, 2), rng=rng, source=str(cfg.moments_path))
-    econ, tech = cfg.scenario.economy, cfg.scenario.technologies[0]
-    spec = ModelSpec(econ, tech, cfg.names, cfg.moments)
+    econ, techs = cfg.scenario.economy, cfg.technologies
+    spec = ModelSpec(econ, techs, cfg.names, cfg.moments)
     est = Estimator(spec, dm.values, dm.covariance, cfg.lower, cfg.upper, weighting=cfg.weighting)
 
     p = len(cfg.names)
@@ -127,7 +120,7 @@ def calibrate(cfg: CalibrationConfig | str | Path, *, draws: int | None = None, 
     for k, b in enumerate(result.at_bound):
         if b and ok:
             warnings.append(f"{cfg.names[k]} is at a bound of its box; widen the bounds or read the estimate as a corner")
-    untargeted = _untargeted(cfg, econ, tech, result.phi, doc, rng)
+    untargeted = _untargeted(cfg, econ, techs, result.phi, doc, rng)
     sensitivity = _sensitivity(cfg, est, spec, result.phi, dm) if cfg.sensitivity else None
     by_source = _by_source(cfg, est, result.phi, doc)
     comparison = None
@@ -138,9 +131,7 @@ def calibrate(cfg: CalibrationConfig | str | Path, *, draws: int | None = None, 
                       "moments": other["moments"], "fixed_parameters": other["fixed_parameters"], "sensitivity": other.get("sensitivity"),
                       "note": "estimated with the same code in the same run; its bootstrap is skipped here (delta-method intervals)"}
     k, pn = len(cfg.moments), len(cfg.names)
-    fixed = {**{f: float(getattr(econ, f)) for f in ("eta", "A_L", "A_H", "L", "H") if f not in cfg.names},
-             **{f"{tech.name}.{f}": float(getattr(tech, f)) for f in ("A_bar", "F", "C", "a", "alpha", "b", "beta", "G", "N_bar", "I_lo", "I_hi")
-                if f"{tech.name}.{f}" not in cfg.names}}
+    fixed = {name: spec.value(name) for name in parameter_names(techs) if name not in cfg.names}
     return {
         "status": status, "failure": failure,
         "attainable": [{"moment": m.label, "low": float(reach[j, 0]), "high": float(reach[j, 1])} for j, m in enumerate(cfg.moments)],
@@ -245,7 +236,7 @@ def _not_identified(cfg: CalibrationConfig, fixed: dict, sensitivity: dict | Non
                           f"{', '.join(fixed)} are held at the scenario's values and their uncertainty is not in the standard errors")}
 
 
-def _untargeted(cfg: CalibrationConfig, econ, tech, phi, doc, rng) -> list[dict]:
+def _untargeted(cfg: CalibrationConfig, econ, techs, phi, doc, rng) -> list[dict]:
     """Untargeted moments at the estimate: model value, data value and se, and the gap in se."""
     import jax.numpy as jnp
 
@@ -255,7 +246,7 @@ def _untargeted(cfg: CalibrationConfig, econ, tech, phi, doc, rng) -> list[dict]
     if not cfg.untargeted:
         return []
     dm = data_moments(list(cfg.untargeted), doc, draws=2, rng=rng, source=str(cfg.moments_path))
-    model = np.asarray(ModelSpec(econ, tech, cfg.names, cfg.untargeted).moment_fn(jnp.asarray(phi)))
+    model = np.asarray(ModelSpec(econ, techs, cfg.names, cfg.untargeted).moment_fn(jnp.asarray(phi)))
     return [{"moment": m.label, "kind": m.kind, "data": float(dm.values[j]), "se": float(dm.se[j]), "model": float(model[j]),
              "t": float((model[j] - dm.values[j]) / dm.se[j])} for j, m in enumerate(cfg.untargeted)]
 
@@ -272,7 +263,7 @@ def _sensitivity(cfg: CalibrationConfig, est, spec, phi_hat, dm) -> dict:
     p = len(cfg.names)
     moved = [name for name, _ in cfg.sensitivity]
     base = [float(_fixed_value(spec, name)) for name in moved]
-    ext = ModelSpec(spec.economy, spec.tech, cfg.names + tuple(moved), cfg.moments)
+    ext = ModelSpec(spec.economy, spec.technologies, cfg.names + tuple(moved), cfg.moments)
     lo = np.concatenate([cfg.lower, [min([b] + list(v)) * 0.5 if min([b] + list(v)) > 0 else -1.0 for b, (_, v) in zip(base, cfg.sensitivity)]])
     hi = np.concatenate([cfg.upper, [max([b] + list(v)) * 2.0 + 1.0 for b, (_, v) in zip(base, cfg.sensitivity)]])
     big = Estimator(ext, dm.values, dm.covariance, lo, hi, weighting=cfg.weighting)
@@ -308,8 +299,7 @@ def _sensitivity(cfg: CalibrationConfig, est, spec, phi_hat, dm) -> dict:
 
 
 def _fixed_value(spec, name: str) -> float:
-    where, field = spec.split(name)
-    return float(getattr(spec.economy if where == "economy" else spec.tech, field))
+    return spec.value(name)
 
 
 def _by_source(cfg: CalibrationConfig, est, phi_hat, doc) -> list[dict] | None:
@@ -349,6 +339,7 @@ def _model_curves(spec, phi, jnp):
             "employment": np.asarray(model.employment_at(b, i))}
 
 
+@float64
 def write_outputs(res: dict, out_dir: str | Path, *, plots: bool = True, units: dict | None = None) -> list[Path]:
     from . import report
 

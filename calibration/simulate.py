@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from simulator.precision import float64
 
+
+@float64
 def simulate_units(economy, tech, n: int, sigma: float, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """``n`` occupations: task, exposure, mean_log_wage (with noise), vacancies (= benchmark employment)."""
     from . import model

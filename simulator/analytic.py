@@ -9,6 +9,17 @@
 
 Each function solves a single point and returns an :class:`Equilibrium`;
 ``jax.vmap`` gives batches.  Derivations: ``docs/model.md``.
+
+Each regime also has its public measures and residual [M4]-[M5] at given log wages (x, θ)
+(:mod:`simulator.residuals`): :func:`benchmark_measures`/:func:`benchmark_residual`,
+:func:`traditional_measures`/:func:`traditional_residual` and
+:func:`llm_measures`/:func:`llm_measures_with_slopes`/:func:`llm_residual`, with
+:func:`llm_assignment` for the LLM's segments and :func:`scaling_llm_log_wages` for wages that
+differentiate through the residual.
+
+Symbols: x = ln W_L, θ = ln(W_H/W_L), log_W_H = x + θ; I* the L/H indifference point; I_L and I_H
+the tasks where the model costs as much as L and as H (c_L(I_L) = κ, c_H(I_H) = κ, [M9]), and
+[start, end] the model's interval; Ĩ₁, Ĩ₂ the thresholds of traditional AI and z2 = logit(Ĩ₂).
 """
 from __future__ import annotations
 
@@ -21,7 +32,9 @@ from jax.scipy.special import xlogy
 
 from .equilibrium import Equilibrium, finalize
 from .factors import H_INDEX, L_INDEX
-from .params import Economy, ScalingLLM, TraditionalAI
+from . import residuals
+from .params import Economy, ScalingLLM, TraditionalAI, admissible, joint_admissible
+from .residuals import Measures
 from .rootfind import make_nested_solver, make_newton_solver, safeguarded_newton
 from .status import Status
 
@@ -46,7 +59,8 @@ def _f64(v):
 
 
 def economy_admissible(e: Economy):
-    return (e.eta > 0) & (e.A_L > 0) & (e.A_H > 0) & (e.L > 0) & (e.H > 0)
+    """Elementwise mask of the economy's constraints (from the parameter registry; works on tracers)."""
+    return admissible(e)
 
 
 def _primitive_log1m(u):
@@ -86,6 +100,20 @@ def benchmark_log_wage(e: Economy, I, log_premium):
     )
 
 
+def benchmark_measures(e: Economy, x, theta) -> Measures:
+    """φ = ∫ ln p and the task measures at log wages (x, x+θ) with L on [0, I*] and H on [I*, 1],
+    where I* is the L/H indifference point: c_L(I*) = c_H(I*).  Scalars (one point)."""
+    star = _sigmoid_point((theta - jnp.log(e.A_H) + jnp.log(e.A_L)) / e.eta)
+    phi = star.v * (x - jnp.log(e.A_L)) + star.one_minus_v * (x + theta - jnp.log(e.A_H)) - e.eta * (
+        star.primitive_log1m() - star.primitive_log() - 1.0)  # η[∫_0^I* ln(1-i) + ∫_I*^1 ln i], ∫_0^1 ln i = -1
+    return Measures(phi, star.v, star.one_minus_v)
+
+
+def benchmark_residual(e: Economy, x, theta):
+    """(r_M4, r_M5) of the benchmark route (no technology) at log wages (x, x+θ)."""
+    return residuals.residual(benchmark_measures(e, x, theta), theta, residuals.log_supply_ratio(e))
+
+
 def _segments(points, factors):
     return jnp.stack([_f64(p) for p in points]), jnp.asarray(factors, dtype=jnp.int32)
 
@@ -101,30 +129,61 @@ def benchmark(economy: Economy, check: bool = True) -> Equilibrium:
 
 
 # --------------------------------------------------------------------------- traditional AI
-def _traditional_system(e: Economy, tech: TraditionalAI, t):
-    """Given t = logit(Ĩ₂): thresholds, log wages and the numeraire residual R.
+def traditional_system(e: Economy, tech: TraditionalAI, z2):
+    """Given z2 = logit(Ĩ₂): thresholds, log wages and the numeraire residual R.
 
     With the ordering M | L | H, labour-market clearing and the L/H no-arbitrage
     condition give Ĩ₁ explicitly:  Ĩ₁ = Ĩ₂ - (A_L L / A_H H) (1-Ĩ₂)^{1+η} / Ĩ₂^η;
     the M/L no-arbitrage condition gives W_L = (F A_L / Ā)(1-Ĩ₁)^{η-μ}; R is ∫ ln p.
     """
     eta, mu = e.eta, tech.mu
-    I2 = jax.nn.sigmoid(t)
-    one_minus_I2 = jax.nn.sigmoid(-t)
+    I2 = jax.nn.sigmoid(z2)
+    one_minus_I2 = jax.nn.sigmoid(-z2)
     r = (e.A_L * e.L) / (e.A_H * e.H)
     I1 = I2 - r * jnp.exp((1.0 + eta) * jnp.log(one_minus_I2) - eta * jnp.log(I2))
     I1 = jnp.clip(I1, 0.0, I2)
     x = jnp.log(tech.F) + jnp.log(e.A_L) - jnp.log(tech.A_bar) + (eta - mu) * jnp.log1p(-I1)
-    y = x + jnp.log(e.A_H) - jnp.log(e.A_L) + eta * t
+    log_W_H = x + jnp.log(e.A_H) - jnp.log(e.A_L) + eta * z2
     R = (
         I1 * (jnp.log(tech.F) - jnp.log(tech.A_bar))
         - mu * _int_log1m(0.0, I1)
         + (I2 - I1) * (x - jnp.log(e.A_L))
         - eta * _int_log1m(I1, I2)
-        + (1.0 - I2) * (y - jnp.log(e.A_H))
+        + (1.0 - I2) * (log_W_H - jnp.log(e.A_H))
         - eta * _int_log(I2, 1.0)
     )
-    return I1, I2, x, y, R
+    return I1, I2, x, log_W_H, R
+
+
+def traditional_thresholds(e: Economy, tech: TraditionalAI, x, theta):
+    """(Ĩ₁, Ĩ₂) at log wages (x, x+θ) for the ordering M | L | H: Ĩ₂ where c_L = c_H, Ĩ₁ where
+    c_M = c_L (clipped to [0, Ĩ₂])."""
+    I2 = jax.nn.sigmoid((theta - jnp.log(e.A_H) + jnp.log(e.A_L)) / e.eta)
+    log_1m_I1 = (x - jnp.log(tech.F) - jnp.log(e.A_L) + jnp.log(tech.A_bar)) / (e.eta - tech.mu)
+    return jnp.clip(-jnp.expm1(log_1m_I1), 0.0, I2), I2
+
+
+def traditional_measures(e: Economy, tech: TraditionalAI, x, theta) -> Measures:
+    """φ = ∫ ln p and the task measures at log wages (x, x+θ) with traditional AI (μ > η) in the
+    ordering M | L | H: M on [0, Ĩ₁], L on [Ĩ₁, Ĩ₂], H on [Ĩ₂, 1].  Valid at wages where the
+    model does not undercut H (Ĩ₁ < Ĩ₂), as at every equilibrium."""
+    I1, I2 = traditional_thresholds(e, tech, x, theta)
+    phi = (
+        I1 * (jnp.log(tech.F) - jnp.log(tech.A_bar)) - tech.mu * _int_log1m(0.0, I1)
+        + (I2 - I1) * (x - jnp.log(e.A_L)) - e.eta * _int_log1m(I1, I2)
+        + (1.0 - I2) * (x + theta - jnp.log(e.A_H)) - e.eta * _int_log(I2, 1.0)
+    )
+    return Measures(phi, I2 - I1, 1.0 - I2)
+
+
+def traditional_residual(e: Economy, tech: TraditionalAI, x, theta):
+    """(r_M4, r_M5) of the traditional-AI route at log wages (x, x+θ).
+
+    The solver :func:`traditional_ai` imposes [M5] and both no-arbitrage conditions through
+    Ĩ₂ and solves the remaining [M4] as R(Ĩ₂) = 0 (:func:`traditional_system`); at its root
+    both residuals here vanish.
+    """
+    return residuals.residual(traditional_measures(e, tech, x, theta), theta, residuals.log_supply_ratio(e))
 
 
 def traditional_ai(economy: Economy, tech: TraditionalAI, options: AnalyticOptions = AnalyticOptions()) -> Equilibrium:
@@ -139,53 +198,53 @@ def traditional_ai(economy: Economy, tech: TraditionalAI, options: AnalyticOptio
     e = economy
     I_b, theta_b = benchmark_threshold(e)
     x_b = benchmark_log_wage(e, I_b, theta_b)
-    t_b = jnp.log(I_b) - jnp.log1p(-I_b)
+    z2_b = jnp.log(I_b) - jnp.log1p(-I_b)
     log_F_star = jnp.log(tech.A_bar) + x_b - jnp.log(e.A_L)  # adoption price threshold
     adopted = jnp.log(tech.F) < log_F_star
     unbounded = jnp.log(tech.F) - jnp.log(tech.A_bar) + tech.mu <= 0
 
-    def R_and_slope(t):
-        return jax.value_and_grad(lambda s: _traditional_system(e, tech, s)[4])(t)
+    def R_and_slope(z2):
+        return jax.value_and_grad(lambda s: traditional_system(e, tech, s)[4])(z2)
 
-    t_hi = jnp.maximum(t_b + 1.0, 40.0)
-    t = safeguarded_newton(R_and_slope, t_b, t_hi, 0.5 * (t_b + jnp.minimum(t_hi, t_b + 5.0)), options.n_traditional)
-    I1, I2, x, y, _ = _traditional_system(e, tech, t)
-    # exact measures: s_L = r (1-Ĩ₂)^{1+η} / Ĩ₂^η and s_H = 1-Ĩ₂ = sigmoid(-t), free of cancellation near 1
+    z2_hi = jnp.maximum(z2_b + 1.0, 40.0)
+    z2 = safeguarded_newton(R_and_slope, z2_b, z2_hi, 0.5 * (z2_b + jnp.minimum(z2_hi, z2_b + 5.0)), options.n_traditional)
+    I1, I2, x, log_W_H, _ = traditional_system(e, tech, z2)
+    # exact measures: s_L = r (1-Ĩ₂)^{1+η} / Ĩ₂^η and s_H = 1-Ĩ₂ = sigmoid(-z2), free of cancellation near 1
     r = (e.A_L * e.L) / (e.A_H * e.H)
-    s_H = jax.nn.sigmoid(-t)
+    s_H = jax.nn.sigmoid(-z2)
     s_L = jnp.minimum(r * jnp.exp((1.0 + e.eta) * jnp.log(s_H) - e.eta * jnp.log(I2)), I2)
     widths = jnp.stack([jnp.where(adopted, I1, 0.0), jnp.where(adopted, s_L, I_b), jnp.where(adopted, s_H, 1.0 - I_b)])
     I1 = jnp.where(adopted, I1, 0.0)
     I2 = jnp.where(adopted, I2, I_b)
     x = jnp.where(adopted, x, x_b)
-    y = jnp.where(adopted, y, x_b + theta_b)
+    log_W_H = jnp.where(adopted, log_W_H, x_b + theta_b)
     boundaries, factors = _segments([0.0, I1, I2, 1.0], [M_INDEX, L_INDEX, H_INDEX])
-    ok = economy_admissible(e) & (tech.A_bar > 0) & (tech.F > 0) & (tech.mu > e.eta)
+    ok = economy_admissible(e) & admissible(tech) & joint_admissible(e, tech)
     status = jnp.where(ok, jnp.where(unbounded, Status.UNBOUNDED, Status.OK), Status.INADMISSIBLE)
-    return finalize(e, (tech,), x, y, boundaries, factors, status, widths=widths, check=options.check)
+    return finalize(e, (tech,), x, log_W_H, boundaries, factors, status, widths=widths, check=options.check)
 
 
 # --------------------------------------------------------------------------- scaling-law LLM
 class _Point(NamedTuple):
-    """A task point with its complement and both logs: (v, 1-v, ln v, ln(1-v)).
+    """A task point v with its complement and both logs: (v, 1-v, ln v, ln(1-v)).
 
     Carrying the logs through the geometry lets the numeraire integral use the
-    closed forms ln(1-a) = u and ln b = v of the switch points instead of
+    closed forms ln(1-I_L) = u and ln I_H = v of the switch points instead of
     evaluating logarithms again (and keeps 1-v exact near 1).
     """
 
     v: Any
-    c: Any
+    one_minus_v: Any
     log_v: Any
-    log_c: Any
+    log_one_minus_v: Any
 
     @staticmethod
     def where(cond, p, q):
-        return _Point(*(jnp.where(cond, a, b) for a, b in zip(p, q)))
+        return _Point(*(jnp.where(cond, u, w) for u, w in zip(p, q)))
 
     def primitive_log1m(self):
         """∫_0^v ln(1-i) di = -(1-v) ln(1-v) - v."""
-        return -jnp.where(self.c > 0, self.c * self.log_c, 0.0) - self.v
+        return -jnp.where(self.one_minus_v > 0, self.one_minus_v * self.log_one_minus_v, 0.0) - self.v
 
     def primitive_log(self):
         """∫_0^v ln i di = v ln v - v."""
@@ -216,56 +275,59 @@ def _llm_points(e: Economy, tech: ScalingLLM, log_kappa, x, theta):
     """Switch points at log wages (x, x+θ) as :class:`_Point` s, and the six segment widths.
 
     κ is the model's unit cost on its window.  The model's task set is
-    [s, t] = [max(a, I_lo), min(b, I_hi)] where c_L(a) = κ and c_H(b) = κ
-    (empty, s = t = I*, if s >= t); I* is the L/H indifference point.
+    [start, end] = [max(I_L, I_lo), min(I_H, I_hi)] where c_L(I_L) = κ and c_H(I_H) = κ
+    (empty, start = end = I*, if start >= end); I* is the L/H indifference point.
     Segments, in task order, are
-    L [0, min(s,I*)], M [min(s,I*), min(t,I*)], L [min(t,I*), I*],
-    H [I*, max(s,I*)], M [max(s,I*), max(t,I*)], H [max(t,I*), 1];
+    L [0, min(start,I*)], M [min(start,I*), min(end,I*)], L [min(end,I*), I*],
+    H [I*, max(start,I*)], M [max(start,I*), max(end,I*)], H [max(end,I*), 1];
     their widths are computed from complements (expm1, sigmoid(-z)) so that
     narrow segments next to 0 or 1 keep full relative precision.
     Returns (points: 7 :class:`_Point` s, widths (6,)).
     """
     eta = e.eta
-    y = x + theta
+    log_W_H = x + theta
     z = (theta - jnp.log(e.A_H) + jnp.log(e.A_L)) / eta
     star = _sigmoid_point(z)
-    u = (x - jnp.log(e.A_L) - log_kappa) / eta  # 1 - a = e^u
-    v = (y - jnp.log(e.A_H) - log_kappa) / eta  # b = e^v
-    a = -jnp.expm1(u)
-    b, one_minus_b = jnp.exp(v), -jnp.expm1(v)
-    from_a = a > tech.I_lo
-    from_b = b < tech.I_hi
-    s = _Point.where(from_a, _Point(a, jnp.exp(u), jnp.log(jnp.where(from_a, a, 1.0)), u), _window_point(tech.I_lo))
-    t = _Point.where(from_b, _Point(b, one_minus_b, v, jnp.log(jnp.where(from_b, one_minus_b, 1.0))), _window_point(tech.I_hi))
-    empty = s.v >= t.v
-    s = _Point.where(empty, star, s)
-    t = _Point.where(empty, star, t)
-    s_low, t_low = s.v < star.v, t.v < star.v
+    u = (x - jnp.log(e.A_L) - log_kappa) / eta  # 1 - I_L = e^u
+    v = (log_W_H - jnp.log(e.A_H) - log_kappa) / eta  # I_H = e^v
+    I_L = -jnp.expm1(u)
+    I_H, one_minus_I_H = jnp.exp(v), -jnp.expm1(v)
+    from_L = I_L > tech.I_lo
+    from_H = I_H < tech.I_hi
+    start = _Point.where(from_L, _Point(I_L, jnp.exp(u), jnp.log(jnp.where(from_L, I_L, 1.0)), u), _window_point(tech.I_lo))
+    end = _Point.where(from_H, _Point(I_H, one_minus_I_H, v, jnp.log(jnp.where(from_H, one_minus_I_H, 1.0))), _window_point(tech.I_hi))
+    empty = start.v >= end.v
+    start = _Point.where(empty, star, start)
+    end = _Point.where(empty, star, end)
+    start_low, end_low = start.v < star.v, end.v < star.v
     zero = jnp.zeros_like(x)
     points = [
         _Point(zero, zero + 1.0, zero - jnp.inf, zero),
-        _Point.where(s_low, s, star),
-        _Point.where(t_low, t, star),
+        _Point.where(start_low, start, star),
+        _Point.where(end_low, end, star),
         star,
-        _Point.where(s_low, star, s),
-        _Point.where(t_low, star, t),
+        _Point.where(start_low, star, start),
+        _Point.where(end_low, star, end),
         _Point(zero + 1.0, zero, zero, zero - jnp.inf),
     ]
     widths = jnp.stack(
         [
-            jnp.minimum(s.v, star.v),
-            jnp.maximum(jnp.minimum(t.v, star.v) - jnp.minimum(s.v, star.v), 0.0),
-            jnp.maximum(star.v - t.v, 0.0),
-            jnp.maximum(s.v - star.v, 0.0),
-            jnp.maximum(jnp.maximum(t.v, star.v) - jnp.maximum(s.v, star.v), 0.0),
-            jnp.minimum(t.c, star.c),
+            jnp.minimum(start.v, star.v),
+            jnp.maximum(jnp.minimum(end.v, star.v) - jnp.minimum(start.v, star.v), 0.0),
+            jnp.maximum(star.v - end.v, 0.0),
+            jnp.maximum(start.v - star.v, 0.0),
+            jnp.maximum(jnp.maximum(end.v, star.v) - jnp.maximum(start.v, star.v), 0.0),
+            jnp.minimum(end.one_minus_v, star.one_minus_v),
         ]
     )
     return points, widths
 
 
-def _llm_geometry(e: Economy, tech: ScalingLLM, log_kappa, x, theta):
-    """Switch points (7,) and segment widths (6,) at log wages (x, x+θ); see :func:`_llm_points`."""
+def llm_assignment(e: Economy, tech: ScalingLLM, x, theta, log_kappa=None):
+    """The assignment at log wages (x, x+θ): switch points (7,) and segment widths (6,), the
+    segments performed by :data:`LLM_SEGMENT_FACTORS`; see :func:`_llm_points`.  ``log_kappa``:
+    ln κ, [M8] (default :func:`llm_log_unit_cost`)."""
+    log_kappa = llm_log_unit_cost(e, tech) if log_kappa is None else log_kappa
     points, widths = _llm_points(e, tech, log_kappa, x, theta)
     return jnp.stack([p.v for p in points]), widths
 
@@ -273,8 +335,13 @@ def _llm_geometry(e: Economy, tech: ScalingLLM, log_kappa, x, theta):
 LLM_SEGMENT_FACTORS = [L_INDEX, M_INDEX, L_INDEX, H_INDEX, M_INDEX, H_INDEX]
 
 
-def _llm_evaluate(e: Economy, tech: ScalingLLM, log_kappa, x, theta):
-    """Numeraire integral ∫ ln p and the task measures of L and H at log wages (x, x+θ); analytic."""
+def llm_measures(e: Economy, tech: ScalingLLM, x, theta, log_kappa=None) -> Measures:
+    """[M4]'s integral φ = ∫ ln p and the task measures s_L, s_H at log wages (x, x+θ), in closed form.
+
+    The model works on [max(I_L, I_lo), min(I_H, I_hi)] of [M9]; ``log_kappa``: ln κ, [M8] (default
+    :func:`llm_log_unit_cost`).  Scalars (one point).
+    """
+    log_kappa = llm_log_unit_cost(e, tech) if log_kappa is None else log_kappa
     points, w = _llm_points(e, tech, log_kappa, x, theta)
     P1m = [p.primitive_log1m() for p in points[:4]]  # L works on [p0, p1] and [p2, p3]
     P = [None] * 3 + [p.primitive_log() for p in points[3:]]  # H on [p3, p4] and [p5, p6]
@@ -286,44 +353,50 @@ def _llm_evaluate(e: Economy, tech: ScalingLLM, log_kappa, x, theta):
         + (x - jnp.log(e.A_L)) * s_L - e.eta * integral_L
         + (x + theta - jnp.log(e.A_H)) * s_H - e.eta * integral_H
     )
-    return phi, s_L, s_H
+    return Measures(phi, s_L, s_H)
 
 
-def _llm_evaluate_with_slopes(e: Economy, tech: ScalingLLM, log_kappa, x, theta):
-    """:func:`_llm_evaluate` and the slopes of s_L and s_H in (x, θ), differentiated by hand.
+def llm_residual(e: Economy, tech: ScalingLLM, x, theta, log_kappa=None):
+    """(r_M4, r_M5) of the LLM route at log wages (x, x+θ): see :func:`simulator.residuals.residual`."""
+    return residuals.residual(llm_measures(e, tech, x, theta, log_kappa), theta, residuals.log_supply_ratio(e))
 
-    The switch points move with the wages: a = 1 - e^u moves with x at -e^u/η,
-    b = e^v with x and θ at b/η, and I* = sigmoid(z) with θ at I*(1-I*)/η;
-    window edges do not move.  With s_L = min(s, I*) + (I* - t)_+ and
-    s_H = (s - I*)_+ + 1 - max(t, I*), the slopes follow piece by piece.
+
+def llm_measures_with_slopes(e: Economy, tech: ScalingLLM, x, theta, log_kappa=None):
+    """:func:`llm_measures` and the slopes of s_L and s_H in (x, θ), differentiated by hand.
+
+    The switch points move with the wages: I_L = 1 - e^u moves with x at -e^u/η,
+    I_H = e^v with x and θ at I_H/η, and I* = sigmoid(z) with θ at I*(1-I*)/η;
+    window edges do not move.  With s_L = min(start, I*) + (I* - end)_+ and
+    s_H = (start - I*)_+ + 1 - max(end, I*), the slopes follow piece by piece.
     Returns (φ, s_L, s_H, ∂s_L/∂x, ∂s_L/∂θ, ∂s_H/∂x, ∂s_H/∂θ).
     """
-    phi, s_L, s_H = _llm_evaluate(e, tech, log_kappa, x, theta)
+    log_kappa = llm_log_unit_cost(e, tech) if log_kappa is None else log_kappa
+    phi, s_L, s_H = llm_measures(e, tech, x, theta, log_kappa)
     eta = e.eta
     z = (theta - jnp.log(e.A_H) + jnp.log(e.A_L)) / eta
     star_point = _sigmoid_point(z)
     star = star_point.v
-    dstar_dt = star * star_point.c / eta
+    dstar_dtheta = star * star_point.one_minus_v / eta
     u = (x - jnp.log(e.A_L) - log_kappa) / eta
     v = (x + theta - jnp.log(e.A_H) - log_kappa) / eta
-    a, b = -jnp.expm1(u), jnp.exp(v)
-    from_a, from_b = a > tech.I_lo, b < tech.I_hi
-    s = jnp.where(from_a, a, tech.I_lo)
-    t = jnp.where(from_b, b, tech.I_hi)
-    empty = s >= t
+    I_L, I_H = -jnp.expm1(u), jnp.exp(v)
+    from_L, from_H = I_L > tech.I_lo, I_H < tech.I_hi
+    start = jnp.where(from_L, I_L, tech.I_lo)
+    end = jnp.where(from_H, I_H, tech.I_hi)
+    empty = start >= end
     zero = jnp.zeros_like(x)
-    ds_dx = jnp.where(empty, zero, jnp.where(from_a, -jnp.exp(u) / eta, zero))
-    ds_dt = jnp.where(empty, dstar_dt, zero)
-    dt_dx = jnp.where(empty, zero, jnp.where(from_b, b / eta, zero))
-    dt_dt = jnp.where(empty, dstar_dt, jnp.where(from_b, b / eta, zero))
-    s = jnp.where(empty, star, s)
-    t = jnp.where(empty, star, t)
-    s_low, t_low = s < star, t < star
-    dsL_dx = jnp.where(s_low, ds_dx, zero) - jnp.where(t_low, dt_dx, zero)
-    dsL_dt = jnp.where(s_low, ds_dt, dstar_dt) + jnp.where(t_low, dstar_dt - dt_dt, zero)
-    dsH_dx = jnp.where(s_low, zero, ds_dx) - jnp.where(t_low, zero, dt_dx)
-    dsH_dt = jnp.where(s_low, zero, ds_dt - dstar_dt) - jnp.where(t_low, dstar_dt, dt_dt)
-    return phi, s_L, s_H, dsL_dx, dsL_dt, dsH_dx, dsH_dt
+    dstart_dx = jnp.where(empty, zero, jnp.where(from_L, -jnp.exp(u) / eta, zero))
+    dstart_dtheta = jnp.where(empty, dstar_dtheta, zero)
+    dend_dx = jnp.where(empty, zero, jnp.where(from_H, I_H / eta, zero))
+    dend_dtheta = jnp.where(empty, dstar_dtheta, jnp.where(from_H, I_H / eta, zero))
+    start = jnp.where(empty, star, start)
+    end = jnp.where(empty, star, end)
+    start_low, end_low = start < star, end < star
+    dsL_dx = jnp.where(start_low, dstart_dx, zero) - jnp.where(end_low, dend_dx, zero)
+    dsL_dtheta = jnp.where(start_low, dstart_dtheta, dstar_dtheta) + jnp.where(end_low, dstar_dtheta - dend_dtheta, zero)
+    dsH_dx = jnp.where(start_low, zero, dstart_dx) - jnp.where(end_low, zero, dend_dx)
+    dsH_dtheta = jnp.where(start_low, zero, dstart_dtheta - dstar_dtheta) - jnp.where(end_low, dstar_dtheta, dend_dtheta)
+    return phi, s_L, s_H, dsL_dx, dsL_dtheta, dsH_dx, dsH_dtheta
 
 
 def _whole_window_start(e: Economy, tech: ScalingLLM, log_kappa, theta0, n_steps: int = 4):
@@ -343,8 +416,8 @@ def _whole_window_start(e: Economy, tech: ScalingLLM, log_kappa, theta0, n_steps
         star = _sigmoid_point((theta - jnp.log(e.A_H) + jnp.log(e.A_L)) / eta)
         below, above = star.v <= lo, star.v >= hi
         s_L = jnp.where(below, star.v, jnp.where(above, lo + star.v - hi, lo))
-        s_H = jnp.where(below, lo - star.v + 1.0 - hi, jnp.where(above, star.c, 1.0 - hi))
-        moves = jnp.where(below | above, star.v * star.c / eta, 0.0)  # dI*/dθ where the measures move
+        s_H = jnp.where(below, lo - star.v + 1.0 - hi, jnp.where(above, star.one_minus_v, 1.0 - hi))
+        moves = jnp.where(below | above, star.v * star.one_minus_v / eta, 0.0)  # dI*/dθ where the measures move
         return star.v, s_L, s_H, moves
 
     theta = theta0
@@ -364,6 +437,22 @@ def llm_log_unit_cost(economy: Economy, tech: ScalingLLM):
     """ln κ = ln F - ln Ā - η ln(1 - D): the model's log unit cost on its window (+inf if D >= 1)."""
     D = tech.divergence_on_window
     return jnp.where(D < 1, jnp.log(tech.F) - jnp.log(tech.A_bar) - economy.eta * jnp.log1p(-jnp.where(D < 1, D, 0.0)), jnp.inf)
+
+
+def scaling_llm_log_wages(economy: Economy, tech: ScalingLLM, options: AnalyticOptions = AnalyticOptions()):
+    """(x, θ) = (ln W_L, ln(W_H/W_L)) of :func:`scaling_llm`'s equilibrium, shape (2,), NaN where it
+    is not ``ok``; differentiable in the parameters through [M4]-[M5] (:func:`llm_residual` and
+    :func:`simulator.residuals.implicit_solution`), the solver's iterations are not differentiated."""
+
+    def solve(p):
+        eq = scaling_llm(*p, dataclasses.replace(options, check=True))
+        ok = eq.status == Status.OK
+        return jnp.stack([jnp.where(ok, jnp.log(eq.W_L), jnp.nan), jnp.where(ok, jnp.log(eq.W_H) - jnp.log(eq.W_L), jnp.nan)])
+
+    def residual(z, p):
+        return jnp.stack(llm_residual(p[0], p[1], z[0], z[1]))
+
+    return residuals.implicit_solution(solve, residual)((economy, tech))
 
 
 def scaling_llm(economy: Economy, tech: ScalingLLM, options: AnalyticOptions = AnalyticOptions()) -> Equilibrium:
@@ -388,12 +477,12 @@ def scaling_llm(economy: Economy, tech: ScalingLLM, options: AnalyticOptions = A
     safe_log_kappa = jnp.where(adopted, log_kappa, log_p_peak + 1.0)
 
     def evaluate(x, theta):
-        return _llm_evaluate_with_slopes(e, tech, safe_log_kappa, x, theta)
+        return llm_measures_with_slopes(e, tech, x, theta, safe_log_kappa)
 
     if options.strategy == "newton":
-        solve = make_newton_solver(evaluate, jnp.log(e.H) - jnp.log(e.L), options.n_outer)
+        solve = make_newton_solver(evaluate, residuals.log_supply_ratio(e), options.n_outer)
     else:
-        solve = make_nested_solver(evaluate, jnp.log(e.H) - jnp.log(e.L), options.n_outer, options.n_inner)
+        solve = make_nested_solver(evaluate, residuals.log_supply_ratio(e), options.n_outer, options.n_inner)
     centre = jnp.log(e.A_H) - jnp.log(e.A_L)
     theta_lo, theta_hi = centre - 30.0 * e.eta, centre + 30.0 * e.eta
     # start where the model performs its whole window (the benchmark where that is not finite)
@@ -402,13 +491,14 @@ def scaling_llm(economy: Economy, tech: ScalingLLM, options: AnalyticOptions = A
     x, theta = solve(jnp.where(use, x_w, x_b), jnp.where(use, theta_w, theta_b), theta_lo, theta_hi)
     x = jnp.where(adopted, x, x_b)
     theta = jnp.where(adopted, theta, theta_b)
-    points, widths = _llm_geometry(e, tech, safe_log_kappa, x, theta)
+    points, widths = llm_assignment(e, tech, x, theta, safe_log_kappa)
     bench_points = jnp.stack([0.0, I_b, I_b, I_b, I_b, I_b, 1.0])
     bench_widths = jnp.stack([I_b, 0.0, 0.0, 0.0, 0.0, 1.0 - I_b])
     points = jnp.where(adopted, points, bench_points)
     widths = jnp.where(adopted, widths, bench_widths)
     boundaries, factors = points, jnp.asarray(LLM_SEGMENT_FACTORS, dtype=jnp.int32)
-    ok = economy_admissible(e) & (tech.F > 0) & (tech.A_bar > 0) & (tech.I_lo >= 0) & (tech.I_lo < tech.I_hi) & (tech.I_hi <= 1)
+    # the fields the route needs; the scaling-law constants only enter D, where any value gives a valid cost
+    ok = economy_admissible(e) & admissible(tech, ("A_bar", "F", "I_lo", "I_hi"))
     status = jnp.where(ok, jnp.where(unbounded, Status.UNBOUNDED, Status.OK), Status.INADMISSIBLE)
     # at most four of the six segments are ever used: L|M|L|H, L|H|M|H or L|M|M|H (see _llm_points)
     return finalize(e, (tech,), x, x + theta, boundaries, factors, status, widths=widths, check=options.check, max_used=4)

@@ -1,20 +1,39 @@
-"""The ``llm-labor`` command line.
+"""The engine's commands of ``llm-labor``, added to the root app by :func:`register`.
 
 ``run`` solves a scenario's sweep and writes NetCDF + plots, ``validate``
-checks a scenario, ``solve`` solves one point and prints JSON.  Other
-subpackages add their own command groups (see ``_register_subpackages``).
+checks a scenario, ``solve`` solves one point and prints JSON.  The root app
+is assembled in :mod:`llm_labor.cli`.  Modules that import xarray (sweeps,
+stores, plots) are imported inside the commands, so that ``llm-labor --help``
+stays quick.
 """
 from __future__ import annotations
 
 import json
 import math
+import os
+import re
 from enum import Enum
 from pathlib import Path
 from typing import List, Optional
 
+import numpy as np
+import psutil
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="LLMs at work: task equilibria and exposure empirics.")
+from llm_labor.common.cli import command_group  # noqa: F401  (also importable from here)
+from llm_labor.common.cli import fail as _error
+
+from .equilibrium import RESIDUALS
+from .errors import LLMLaborError
+from .factors import factor_names
+from .frontier import parse_day
+from .params import Economy, ScalingLLM, TraditionalAI, names
+from .solve import SolverOptions, resolve_method
+from .solve import solve as solve_point
+from .status import Status
 
 #: Parameter values used by ``solve`` unless overridden with --set (the bundled scenarios' base point).
 SOLVE_DEFAULTS = {
@@ -22,11 +41,9 @@ SOLVE_DEFAULTS = {
     "A_bar": 3.0, "mu": 2.0, "F": 1.0,
     "C": 0.0, "a": 410.7, "alpha": 0.28, "b": 406.4, "beta": 0.34, "N_bar": 1e11, "G": 1e10, "I_lo": 0.6, "I_hi": 0.95,
 }
-REGIME_PARAMS = {
-    "benchmark": ("eta", "A_L", "A_H", "L", "H"),
-    "traditional": ("eta", "A_L", "A_H", "L", "H", "A_bar", "mu", "F"),
-    "llm": ("eta", "A_L", "A_H", "L", "H", "A_bar", "F", "C", "a", "alpha", "b", "beta", "N_bar", "G", "I_lo", "I_hi"),
-}
+REGIME_TECHNOLOGY = {"benchmark": None, "traditional": TraditionalAI, "llm": ScalingLLM}
+#: The parameters each regime takes, from the parameter registry (simulator.params).
+REGIME_PARAMS = {regime: names(Economy, *([tech] if tech else [])) for regime, tech in REGIME_TECHNOLOGY.items()}
 
 
 class Regime(str, Enum):
@@ -41,14 +58,7 @@ class Method(str, Enum):
     discretized = "discretized"
 
 
-def _error(message: str, code: int = 2):
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
-
-
 def _nearest_index(values, target, log: bool) -> int:
-    import numpy as np
-
     v = np.log(values) if log else np.asarray(values)
     t = math.log(target) if log else target
     return int(np.argmin(np.abs(v - t)))
@@ -56,9 +66,6 @@ def _nearest_index(values, target, log: bool) -> int:
 
 def _path_assignment_points(scenario, ds):
     """Points of a path sweep: ``date`` (nearest date) or the path's G / N_bar (nearest in log); default first, middle, last."""
-    import numpy as np
-
-    from .frontier import parse_day
     from .scenario import axis_name
 
     dates = ds["date"].values.astype("datetime64[D]")
@@ -112,8 +119,6 @@ _BYTE_UNITS = {"": 1, "b": 1, "k": 1e3, "kb": 1e3, "m": 1e6, "mb": 1e6, "g": 1e9
 
 def parse_memory(text: str, what: str = "--memory-limit") -> int:
     """``'8GB'`` -> 8e9 bytes; also ``512MB``, ``16GiB``, ``2e9`` (bytes) and ``40%`` (of available memory)."""
-    import re
-
     raw = str(text).strip()
     m = re.fullmatch(r"([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([A-Za-z]*|%)", raw)
     if not m or (m.group(2).lower() not in _BYTE_UNITS and m.group(2) != "%"):
@@ -130,15 +135,11 @@ def parse_memory(text: str, what: str = "--memory-limit") -> int:
 
 
 def _available_memory() -> int:
-    import psutil
-
     return int(psutil.virtual_memory().available)
 
 
 def memory_limit(option: Optional[str]) -> tuple[int, str]:
     """The memory limit of ``run`` in bytes and where it comes from (option, environment, or default)."""
-    import os
-
     if option is not None:
         return parse_memory(option), "--memory-limit"
     env = os.environ.get(MEMORY_LIMIT_ENV)
@@ -175,7 +176,6 @@ def _concurrency(execution) -> int:
     return execution.n_workers * execution.threads_per_worker if execution.backend == "local-cluster" else 1
 
 
-@app.command()
 def run(
     scenario_file: Path = typer.Argument(..., help="Scenario YAML, e.g. scenarios/llm_scaling.yaml."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output folder (default: outputs/<scenario name>)."),
@@ -194,12 +194,7 @@ def run(
     Zarr store, locally or on a Dask cluster; rerunning an interrupted sweep
     solves only the blocks that are missing.
     """
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-    from rich.table import Table
-
     from . import plots as plotting
-    from .errors import LLMLaborError
     from .execution import execution_options, run_to_store
     from .scenario import load_scenario
     from .store import open_store
@@ -272,22 +267,17 @@ def run(
             typer.echo(f"wrote {path}")
 
 
-@app.command()
 def validate(scenario_file: Path = typer.Argument(..., help="Scenario YAML to check.")) -> None:
     """Check a scenario file; print what it would run."""
-    from .errors import LLMLaborError
-    from .scenario import load_scenario
-    from .solve import resolve_method
-
     from .execution import execution_options
+    from .scenario import load_scenario
+    from .sweep import format_bytes, memory_estimate
 
     try:
         s = load_scenario(scenario_file)
         execution = execution_options(s)
     except LLMLaborError as exc:
         _error(str(exc))
-    from .sweep import format_bytes, memory_estimate
-
     points = s.points  # counted from the axes' lengths: nothing of the grid is built
     techs = ", ".join(f"{t.name} ({type(t).__name__})" for t in s.technologies) or "none (benchmark)"
     typer.echo(f"{scenario_file}: valid scenario '{s.name}'")
@@ -341,7 +331,6 @@ def _number(v):
     return v if math.isfinite(v) else None
 
 
-@app.command()
 def solve(
     regime: Regime = typer.Option(..., "--regime", help="benchmark, traditional or llm."),
     sets: List[str] = typer.Option([], "--set", help="NAME=VALUE; names: " + ", ".join(SOLVE_DEFAULTS)),
@@ -349,31 +338,17 @@ def solve(
     method: Method = typer.Option(Method.auto, "--method", help="Solver route."),
 ) -> None:
     """Solve one equilibrium point."""
-    import numpy as np
-
-    from .equilibrium import RESIDUALS
-    from .errors import LLMLaborError
-    from .factors import factor_names
-    from .params import Economy, ScalingLLM, TraditionalAI
-    from .solve import SolverOptions
-    from .solve import solve as solve_point
-    from .status import Status
-
     v = _parse_sets(sets, regime.value)
     try:
-        economy = Economy(**{k: v[k] for k in ("eta", "A_L", "A_H", "L", "H")})
-        if regime is Regime.benchmark:
-            techs = ()
-        elif regime is Regime.traditional:
-            techs = (TraditionalAI(A_bar=v["A_bar"], mu=v["mu"], F=v["F"]),)
-        else:
-            techs = (ScalingLLM(**{k: v[k] for k in REGIME_PARAMS["llm"][5:]}),)
+        economy = Economy(**{k: v[k] for k in names(Economy)})
+        technology = REGIME_TECHNOLOGY[regime.value]
+        techs = () if technology is None else (technology(**{k: v[k] for k in names(technology)}),)
         eq = solve_point(economy, techs, options=SolverOptions(method=method.value))
     except LLMLaborError as exc:
         _error(str(exc))
-    names = factor_names(techs)
+    factors = factor_names(techs)
     status = Status(int(eq.status))
-    shares = {n: _number(s) for n, s in zip(names, np.asarray(eq.shares))}
+    shares = {n: _number(s) for n, s in zip(factors, np.asarray(eq.shares))}
     shares.setdefault("M", 0.0 if status == Status.OK else None)
     result = {
         "regime": regime.value,
@@ -381,7 +356,7 @@ def solve(
         "status_code": int(status),
         "status_description": status.description,
         "parameters": v,
-        "segments": eq.segments(names) if status == Status.OK else [],
+        "segments": eq.segments(factors) if status == Status.OK else [],
         "W_L": _number(eq.W_L),
         "W_H": _number(eq.W_H),
         "premium": _number(eq.premium),
@@ -395,9 +370,6 @@ def solve(
         if status != Status.OK:
             raise typer.Exit(1)
         return
-    from rich.console import Console
-    from rich.table import Table
-
     table = Table(title=f"{regime.value} equilibrium: {result['status']}", show_header=False)
     for key in ("W_L", "W_H", "premium", "Y", "m"):
         table.add_row(key, f"{result[key]:.10g}" if result[key] is not None else "-")
@@ -408,31 +380,8 @@ def solve(
         raise typer.Exit(1)
 
 
-def command_group(app: typer.Typer, name: str, help: str) -> typer.Typer:
-    """The sub-command group ``name`` of ``app``, created with ``help`` if no subpackage made it yet."""
-    for info in app.registered_groups:
-        if info.name == name and info.typer_instance is not None:
-            return info.typer_instance
-    sub = typer.Typer(no_args_is_help=True, help=help)
-    app.add_typer(sub, name=name)
-    return sub
-
-
-def _register_subpackages() -> None:
-    from empirics.aggregation.cli import register as register_aggregation
-    from empirics.postings.cli import register as register_postings
-    from empirics.scoring.cli import register as register_scoring
-    from calibration.cli import register as register_calibration
-
-    register_scoring(app)
-    register_calibration(app)
-    register_aggregation(app)
-    register_postings(app)
-    from .market.cli import register as register_market
-
-    register_market(app)
-
-
-def main() -> None:
-    _register_subpackages()
-    app()
+def register(app: typer.Typer) -> None:
+    """Add ``run``, ``validate`` and ``solve`` to the root ``llm-labor`` app."""
+    app.command("run")(run)
+    app.command("validate")(validate)
+    app.command("solve")(solve)

@@ -18,9 +18,9 @@ calls it a few dozen times:
 * L is cheaper than H left of the point where ℓ_H - ℓ_L (increasing, by
   Assumption 1) equals ln(W_H/W_L); that splits each cell into an L part and
   an H part.
-* On the L part the task cost is min(x - ℓ_L, T) = (x - ℓ_L) - (x - D_L)_+
-  with D_L = T + ℓ_L linear, so its integral and the models' measure there
-  are closed forms of the end values; likewise on the H part with D_H.
+* On the L part the task cost is min(x - ℓ_L, T) = (x - ℓ_L) - (x - E_L)_+
+  with E_L = T + ℓ_L linear, so its integral and the models' measure there
+  are closed forms of the end values; likewise on the H part with E_H.
 
 Everything is elementwise over cells, with no sort, argmin or gather.
 The wages solve the same conditions as the semi-analytic route (see
@@ -35,11 +35,14 @@ import functools
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from .analytic import benchmark_log_wage, benchmark_threshold, economy_admissible
-from .equilibrium import UNUSED, Equilibrium, _pick, finalize
+from .params import admissible
+from .equilibrium import UNUSED, Equilibrium, finalize
 from .factors import H_INDEX, L_INDEX, log_productivity_columns
+from . import residuals
+from .kernels import MERGE_BY_COUNTING, argmin, cell_of, cell_of_reference, merged_nodes, paired_sums_before, pick, sums
+from .residuals import Measures
 from .rootfind import make_nested_solver, make_newton_solver
 from .status import Status
 
@@ -52,13 +55,9 @@ REFINE_STEPS = 2
 #: past it). At n = 1024, 4-5% of the LLM benchmark's points did so with a cap of 2 and went to the
 #: retry; with a cap of 1, 2%.
 NEWTON_MAX_STEP = 1.0
-#: D_L and D_H where no technology can work: above any log wage, and finite so that (x - D)
+#: E_L and E_H where no technology can work: above any log wage, and finite so that (x - D)
 #: and its positive part stay exact (-1e300 and 0).
 _OUT_OF_REACH = 1e300
-#: Up to this many breakpoints are merged into the uniform nodes by counting; more are sorted.
-_MERGE_BY_COUNTING = 32
-#: Up to this many breakpoints, profiles at the nodes come from tables at the uniform nodes.
-_SHIFTED_TABLES = 4
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,49 +77,6 @@ class DiscretizedOptions:
     #: the fine grid, twice as many after the nested strategy (when n_tasks >= 4 COARSE_TASKS);
     #: otherwise run it on the fine grid throughout
     coarse_start: bool = True
-
-
-def _merged_nodes(n: int, breaks: list, profile=None):
-    """The nodes k/n (k = 0..n) and the breakpoints (sorted, in [0, 1]) in increasing order, shape
-    (n + 1 + len(breaks),), followed by each array of ``profile(nodes, xp)`` (elementwise functions
-    of the nodes, written for the array module ``xp``) on them.
-
-    The profiles at the uniform nodes are tabulated once, in numpy, so that per point only the
-    breakpoints are evaluated.
-    """
-    uniform = np.arange(n + 1, dtype=np.float64) / n
-    tables = [uniform] + (list(profile(uniform, np)) if profile else [])
-    if not breaks:
-        return [jnp.asarray(t) for t in tables]
-    b = jnp.stack(breaks)
-    m = b.shape[0]
-    if m > _MERGE_BY_COUNTING:
-        nodes = jnp.sort(jnp.concatenate([jnp.asarray(uniform), b]))
-        return [nodes] + (list(profile(nodes, jnp)) if profile else [])
-    at_breaks = [b] + (list(profile(b, jnp)) if profile else [])
-    # break j lands after j breaks and after the uniform nodes below it, counted exactly; as a
-    # reduction it is computed once, where a closed form would be inlined into every consumer
-    below = jnp.sum(jnp.asarray(uniform) < b[:, None], axis=1, dtype=jnp.int32)
-    position = jnp.arange(m, dtype=jnp.int32) + below
-    slots = jnp.arange(n + 1 + m, dtype=jnp.int32)
-    if m > _SHIFTED_TABLES:  # many breakpoints: the profiles are evaluated at every node instead
-        before = functools.reduce(jnp.add, [(position[j] < slots).astype(jnp.int32) for j in range(m)])
-        nodes = (slots - before).astype(jnp.float64) / n
-        for j in range(m):
-            nodes = jnp.where(slots == position[j], b[j], nodes)
-        return [nodes] + (list(profile(nodes, jnp)) if profile else [])
-    merged = []
-    for table, values in zip(tables, at_breaks):
-        # the uniform node at a slot is shifted by the number of breaks before it: select among
-        # shifted copies of the table (a gather would cost more than the profile itself)
-        column = jnp.asarray(np.concatenate([table, np.zeros(m)]))
-        for j in range(m):
-            shifted = jnp.asarray(np.concatenate([np.zeros(j + 1), table, np.zeros(m - j - 1)]))
-            column = jnp.where(slots > position[j], shifted, column)
-        for j in range(m):
-            column = jnp.where(slots == position[j], values[j], column)
-        merged.append(column)
-    return merged
 
 
 def _tech_costs(log_prices, ell_left, ell_right):
@@ -167,7 +123,7 @@ class Grid:
             i = xp.clip(i, nudge, 1.0 - nudge)
             return xp.log1p(-i), xp.log(i)
 
-        nodes, log_1m, log_i = _merged_nodes(n, breaks, labour_logs)
+        nodes, log_1m, log_i = merged_nodes(n, breaks, labour_logs)
         left, right = nodes[:-1], nodes[1:]
         width = right - left
         labour = [jnp.log(economy.A_L) + economy.eta * log_1m, jnp.log(economy.A_H) + economy.eta * log_i]
@@ -181,7 +137,7 @@ class Grid:
         # what locates a point's cell without a search: the uniform step, the breakpoints, and the cuts
         self._n = n
         self._breaks = breaks
-        self._searched = len(breaks) > _MERGE_BY_COUNTING
+        self._searched = len(breaks) > MERGE_BY_COUNTING
         self._cuts = None
         self._before = None
         if len(technologies) >= 2:
@@ -197,22 +153,22 @@ class Grid:
         self.T_right = functools.reduce(jnp.minimum, costs_right, jnp.full_like(width, jnp.inf))
         # the cheapest technology on each cell (at its middle), as a factor index
         mid = [0.5 * (a + b) for a, b in zip(costs_left, costs_right)]
-        self.tech_factor = 2 + _argmin(mid) if mid else jnp.zeros(width.shape, dtype=jnp.int32)
+        self.tech_factor = 2 + argmin(mid) if mid else jnp.zeros(width.shape, dtype=jnp.int32)
         has_tech = jnp.isfinite(self.T_left) & jnp.isfinite(self.T_right)
-        # models beat L where x > D_L, H where ln W_H > D_H; H beats L where ℓ_H - ℓ_L > ln(W_H/W_L).
+        # models beat L where x > E_L, H where ln W_H > E_H; H beats L where ℓ_H - ℓ_L > ln(W_H/W_L).
         # Where no technology can work, D is a finite number no log wage reaches, so that the
         # evaluation needs no mask: the models' terms there are exact zeros.
         sides = ((self.T_left, ell_left), (self.T_right, ell_right))
-        self.D_L, self.D_H = (tuple(jnp.where(has_tech, T + ell[k], _OUT_OF_REACH) for T, ell in sides) for k in (L_INDEX, H_INDEX))
+        self.E_L, self.E_H = (tuple(jnp.where(has_tech, T + ell[k], _OUT_OF_REACH) for T, ell in sides) for k in (L_INDEX, H_INDEX))
         self.gap = (ell_left[H_INDEX] - ell_left[L_INDEX], ell_right[H_INDEX] - ell_right[L_INDEX])
 
     @staticmethod
     def _split_where_technologies_cross(left, right, ell_left, ell_right, log_prices):
         """Cut each cell in two where the cheapest technology changes (at its middle if it does not); also returns the cuts."""
         cost_l, cost_r = _tech_costs(log_prices, ell_left[2:], ell_right[2:])
-        f, g = _argmin(cost_l), _argmin(cost_r)
-        d0 = _pick(cost_l, f) - _pick(cost_l, g)
-        d1 = _pick(cost_r, f) - _pick(cost_r, g)
+        f, g = argmin(cost_l), argmin(cost_r)
+        d0 = pick(cost_l, f) - pick(cost_l, g)
+        d1 = pick(cost_r, f) - pick(cost_r, g)
         tau = d0 / (d0 - d1)
         tau = jnp.where((f != g) & jnp.isfinite(tau), jnp.clip(tau, 0.0, 1.0), 0.5)
         mid = left + tau * (right - left)
@@ -236,20 +192,9 @@ class Grid:
         were cut in two, whether p is past the cut (a binary search would be a loop of about
         log2(n) steps for every call, and the verification makes dozens of calls).
         """
-        last = self.width.shape[0] - 1
         if self._searched:
-            return jnp.clip(jnp.searchsorted(self.nodes, points, side="right") - 1, 0, last)
-        n = self._n
-        u = jnp.floor(points * n)
-        u = u + ((u + 1) / n <= points) - (u / n > points)  # k/n <= p exactly for k <= u, as the nodes are rounded
-        count = jnp.clip(u, -1, n).astype(jnp.int32) + 1
-        for b in self._breaks:
-            count = count + (b <= points)
-        j = count - 1
-        if self._cuts is not None:
-            j = jnp.clip(j, 0, self._cuts.shape[0] - 1)
-            j = 2 * j + (self._cuts[j] <= points)
-        return jnp.clip(j, 0, last)
+            return cell_of_reference(points, self.nodes)
+        return cell_of(points, self._n, self._breaks, self._cuts)
 
     def log_prod_columns(self, points):
         """Piecewise-linear ℓ_k at ``points``: one array of ``points.shape`` per factor."""
@@ -278,9 +223,9 @@ class Grid:
             wholes.append(jnp.where(ok, self.width * 0.5 * (lo + hi), 0.0))
             unusable.append(((~ok) & (self.width > 0)).astype(jnp.float64))
         j = self._cell_of(boundaries)
-        pairs = [jax.lax.complex(wholes[L_INDEX], wholes[H_INDEX])] + [jax.lax.complex(w, u) for w, u in zip(wholes[2:], unusable[2:])]
-        sums = _sums_before(j, *pairs)
-        before = [jnp.real(sums[0]), jnp.imag(sums[0])] + [(jnp.real(v), jnp.imag(v)) for v in sums[1:]]
+        pairs = [(wholes[L_INDEX], wholes[H_INDEX])] + list(zip(wholes[2:], unusable[2:]))
+        sums_ = paired_sums_before(j, pairs)
+        before = list(sums_[0]) + sums_[1:]
         self._before = (boundaries, (j, before))
         return j, before
 
@@ -314,19 +259,23 @@ class Grid:
         Returns τ* and, for each part, (∫ (wage - D)_+, models' measure, fraction of the part used
         by models, and whether models sit at the part's start) — all of shape (C,).
         """
-        y = x + theta
+        log_W_H = x + theta
         g0, g1 = self.gap
         rising = g1 > g0
         tau_star = jnp.where(rising, jnp.clip((theta - g0) / jnp.where(rising, g1 - g0, 1.0), 0.0, 1.0), jnp.where(theta >= g0, 1.0, 0.0))
         w = self.width
-        dl0, dl1 = self.D_L[0], _lerp(self.D_L[0], self.D_L[1], tau_star)
-        dh0, dh1 = _lerp(self.D_H[0], self.D_H[1], tau_star), self.D_H[1]
+        dl0, dl1 = self.E_L[0], _lerp(self.E_L[0], self.E_L[1], tau_star)
+        dh0, dh1 = _lerp(self.E_H[0], self.E_H[1], tau_star), self.E_H[1]
         psi_L, mu_L, frac_L, slope_L = _positive_part(x - dl0, x - dl1, w * tau_star)
-        psi_H, mu_H, frac_H, slope_H = _positive_part(y - dh0, y - dh1, w * (1.0 - tau_star))
-        return tau_star, (psi_L, mu_L, frac_L, dl0 <= dl1, slope_L, x > dl1), (psi_H, mu_H, frac_H, dh0 <= dh1, slope_H, y > dh0)
+        psi_H, mu_H, frac_H, slope_H = _positive_part(log_W_H - dh0, log_W_H - dh1, w * (1.0 - tau_star))
+        return tau_star, (psi_L, mu_L, frac_L, dl0 <= dl1, slope_L, x > dl1), (psi_H, mu_H, frac_H, dh0 <= dh1, slope_H, log_W_H > dh0)
+
+    def measures(self, x, theta) -> Measures:
+        """[M4]'s integral φ = ∫ ln p and the task measures s_L, s_H at log wages (x, x + θ), on this grid."""
+        return Measures(*self.evaluate_with_slopes(x, theta)[:3])
 
     def evaluate(self, x, theta):
-        """Numeraire integral ∫ ln p and the task measures s_L, s_H at log wages (x, x + θ)."""
+        """(φ, s_L, s_H) at log wages (x, x + θ): :meth:`measures` as a plain tuple."""
         return self.evaluate_with_slopes(x, theta)[:3]
 
     def evaluate_with_slopes(self, x, theta):
@@ -348,7 +297,7 @@ class Grid:
         g0, g1 = self.gap
         moving = (g1 > g0) & (tau_star > 0) & (tau_star < 1)
         cut_speed = jnp.where(moving, w / jnp.where(g1 > g0, g1 - g0, 1.0), 0.0)  # d(w τ*)/dθ
-        return _sums(
+        return sums(
             labour_cost - psi_L - psi_H,
             w_L - mu_L,
             w_H - mu_H,
@@ -411,56 +360,6 @@ class Grid:
         return boundaries, factors
 
 
-#: Cells per block in :func:`_sums_before`.
-_BLOCK = 32
-
-
-def _sums_before(index, *columns):
-    """Σ_{c < index} column[c] for each column (C,) and each entry of ``index`` (P,): a list of one array (P,) per column.
-
-    In blocks of cells: the sums of the whole blocks before each index, then the cells of its own
-    block. A full running sum over the cells (an associative scan) costs far more on XLA's CPU
-    backend, which computes the columns again at each of its log2(C) levels.
-    """
-    C = columns[0].shape[0]
-    n_blocks = C // _BLOCK
-    index = jnp.clip(index, 0, C)
-    block = index // _BLOCK
-    cells = block[:, None] * _BLOCK + jnp.arange(_BLOCK)
-    inside = cells < index[:, None]
-    earlier = jnp.arange(n_blocks) < block[:, None]
-    cells = jnp.minimum(cells, C - 1)
-    out = []
-    for column in columns:
-        totals = jnp.sum(column[:n_blocks * _BLOCK].reshape(n_blocks, _BLOCK), axis=1)
-        out.append(jnp.sum(jnp.where(earlier, totals, 0), axis=1) + jnp.sum(jnp.where(inside, column[cells], 0), axis=1))
-    return out
-
-
-@jax.custom_jvp
-def _sums(*columns):
-    """The sums of several arrays of one shape over their last axis, as one reduction: XLA's CPU
-    backend then computes them in one pass over the cells, where separate sums would each
-    recompute their shared inputs (about 5% of the general route's time)."""
-    zeros = tuple(jnp.zeros((), c.dtype) for c in columns)
-    return tuple(jax.lax.reduce(columns, zeros, lambda a, b: tuple(u + v for u, v in zip(a, b)), (columns[0].ndim - 1,)))
-
-
-@_sums.defjvp
-def _sums_jvp(primals, tangents):
-    return _sums(*primals), _sums(*tangents)  # linear (JAX has no derivative rule for a reduction of several operands)
-
-
-def _argmin(columns):
-    """Index of the smallest of K arrays, elementwise; the first one on ties."""
-    best, index = columns[0], jnp.zeros(columns[0].shape, dtype=jnp.int32)
-    for k in range(1, len(columns)):
-        better = columns[k] < best
-        best = jnp.where(better, columns[k], best)
-        index = jnp.where(better, k, index)
-    return index
-
-
 def solve_discretized(economy, technologies=(), options: DiscretizedOptions = DiscretizedOptions()) -> Equilibrium:
     """Equilibrium of an economy with any number of technologies, on a task grid.
 
@@ -484,7 +383,7 @@ def solve_discretized(economy, technologies=(), options: DiscretizedOptions = Di
     x_b = benchmark_log_wage(e, I_b, theta_b)
     theta_lo = jnp.minimum(jnp.min(grid.gap[0]), theta_b) - 200.0
     theta_hi = jnp.maximum(jnp.max(grid.gap[1]), theta_b) + 200.0
-    log_supply_ratio = jnp.log(e.H) - jnp.log(e.L)
+    log_supply_ratio = residuals.log_supply_ratio(e)
 
     def solver(evaluate):
         if options.strategy == "newton":
@@ -506,7 +405,43 @@ def solve_discretized(economy, technologies=(), options: DiscretizedOptions = Di
     boundaries, factors = grid.segments(x, theta, options.max_segments)
     ok = economy_admissible(e)
     for t in technologies:
-        ok = ok & (t.F > 0)
+        ok = ok & admissible(t, ("F",))
     status = jnp.where(ok, jnp.where(unbounded, Status.UNBOUNDED, Status.OK), Status.INADMISSIBLE)
     return finalize(e, technologies, x, x + theta, boundaries, factors, status, log_prod=grid.log_prod_columns,
                     integrate=grid.integrate_segments, check=options.check)
+
+
+def residual(economy, technologies, x, theta, options: DiscretizedOptions = DiscretizedOptions()):
+    """(r_M4, r_M5) of the general route at log wages (x, x + θ): [M4]-[M5] on the grid of ``options``
+    (see :func:`simulator.residuals.residual`).  Scalars (one point)."""
+    grid = Grid(economy, tuple(technologies), options)
+    return residuals.residual(grid.measures(x, theta), theta, residuals.log_supply_ratio(economy))
+
+
+def measures(economy, technologies, x, theta, options: DiscretizedOptions = DiscretizedOptions()) -> Measures:
+    """φ = ∫ ln p and the task measures s_L, s_H at log wages (x, x + θ) on the grid of ``options``."""
+    return Grid(economy, tuple(technologies), options).measures(x, theta)
+
+
+def assignment(economy, technologies, x, theta, options: DiscretizedOptions = DiscretizedOptions()):
+    """The task assignment at log wages (x, x + θ) as (boundaries (S+1,), factors (S,)), S = ``options.max_segments``
+    (factor 0 = L, 1 = H, 2 + j = technology j, -1 = unused)."""
+    return Grid(economy, tuple(technologies), options).segments(x, theta, options.max_segments)
+
+
+def log_wages(economy, technologies, options: DiscretizedOptions = DiscretizedOptions()):
+    """(x, θ) = (ln W_L, ln(W_H/W_L)) of :func:`solve_discretized`'s equilibrium, shape (2,), NaN where it
+    is not ``ok``; differentiable in the parameters through :func:`residual` (implicit function theorem,
+    :func:`simulator.residuals.implicit_solution`)."""
+    technologies = tuple(technologies)
+    checked = dataclasses.replace(options, check=True)
+
+    def solve(p):
+        eq = solve_discretized(p[0], p[1], checked)
+        ok = eq.status == Status.OK
+        return jnp.stack([jnp.where(ok, jnp.log(eq.W_L), jnp.nan), jnp.where(ok, jnp.log(eq.W_H) - jnp.log(eq.W_L), jnp.nan)])
+
+    def residual_at(z, p):
+        return jnp.stack(residual(p[0], p[1], z[0], z[1], options))
+
+    return residuals.implicit_solution(solve, residual_at)((economy, technologies))

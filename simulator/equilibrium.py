@@ -34,6 +34,7 @@ import jax
 import jax.numpy as jnp
 
 from .factors import L_INDEX, H_INDEX, integrate_over_segments, log_productivity_columns
+from .kernels import pick
 from .status import Status
 
 #: Residual names, in the order of ``Equilibrium.residuals``.
@@ -126,14 +127,6 @@ def segment_shares(widths, factors, n_factors: int):
     return jnp.stack([jnp.sum(jnp.where(factors == k, widths, 0.0)) for k in range(n_factors)])
 
 
-def _pick(columns, f):
-    """``columns[f]`` elementwise, for a static list of K arrays and an index array ``f`` (index < 0 -> 0)."""
-    out = columns[0]
-    for k in range(1, len(columns)):
-        out = jnp.where(f == k, columns[k], out)
-    return out
-
-
 def _no_arbitrage(log_prod, log_wages, boundaries, factors):
     """Largest log-cost excess of the assigned factor over the cheapest one.
 
@@ -156,21 +149,21 @@ def _no_arbitrage(log_prod, log_wages, boundaries, factors):
     worst = jnp.zeros_like(b[0])
     for k in range(S):
         cost = costs(b[k] + 0.5 * (b[k + 1] - b[k]))
-        excess = _pick(cost, f[k]) - functools.reduce(jnp.minimum, cost)
+        excess = pick(cost, f[k]) - functools.reduce(jnp.minimum, cost)
         worst = jnp.maximum(worst, jnp.where(used[k], excess, 0.0))
     delta = 1e-12
     for k in range(S - 1):
         at = costs(b[k + 1])[:2]
         minus, plus = at + costs(b[k + 1] - delta)[2:], at + costs(b[k + 1] + delta)[2:]
-        gap = jnp.maximum(_pick(minus, f[k]) - _pick(minus, f[k + 1]), _pick(plus, f[k + 1]) - _pick(plus, f[k]))
+        gap = jnp.maximum(pick(minus, f[k]) - pick(minus, f[k + 1]), pick(plus, f[k + 1]) - pick(plus, f[k]))
         gap = jnp.where(used[k] & used[k + 1] & (f[k] != f[k + 1]), gap, 0.0)
         worst = jnp.maximum(worst, jnp.where(jnp.isnan(gap), jnp.inf, gap))
     return worst
 
 
-def finalize(economy, technologies, x, y, boundaries, factors, status, *, widths=None, log_prod=None, integrate=None,
+def finalize(economy, technologies, x, log_W_H, boundaries, factors, status, *, widths=None, log_prod=None, integrate=None,
              check: bool = True, max_used: int | None = None) -> Equilibrium:
-    """Build a verified :class:`Equilibrium` from log wages ``x = ln W_L``, ``y = ln W_H`` and segments.
+    """Build a verified :class:`Equilibrium` from log wages ``x = ln W_L``, ``log_W_H = ln W_H`` and segments.
 
     Works on a single point; vmap it for batches.  ``status`` is the solver's
     own status; it becomes NOT_CONVERGED when a residual exceeds :data:`TOLERANCE`.
@@ -200,8 +193,8 @@ def finalize(economy, technologies, x, y, boundaries, factors, status, *, widths
         # changes no sum and no maximum
         overflow = jnp.any(factors[max_used:] != UNUSED)
         boundaries, factors, widths = boundaries[:max_used + 1], factors[:max_used], widths[:max_used]
-    prices = [jnp.exp(x), jnp.exp(y)] + [jnp.asarray(t.F, dtype=jnp.float64) for t in technologies]
-    log_wages = [x, y] + [jnp.log(t.F) for t in technologies]
+    prices = [jnp.exp(x), jnp.exp(log_W_H)] + [jnp.asarray(t.F, dtype=jnp.float64) for t in technologies]
+    log_wages = [x, log_W_H] + [jnp.log(t.F) for t in technologies]
     shares = segment_shares(widths, factors, n_factors)
     W_L, W_H = prices[0], prices[1]
     income = (W_L * economy.L + W_H * economy.H) / jnp.maximum(1.0 - jnp.sum(shares[2:]), 1e-300)

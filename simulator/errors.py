@@ -1,13 +1,14 @@
-"""Exception hierarchy of the project.
+"""Errors of the engine.
 
-Every error raised on purpose derives from :class:`LLMLaborError`, so callers
-can catch the project's errors without catching programming mistakes.
+Every error raised on purpose derives from :class:`LLMLaborError` (defined in
+:mod:`llm_labor.common.errors`, re-exported here), so callers can catch the
+project's errors without catching programming mistakes.
 """
 from __future__ import annotations
 
+from llm_labor.common.errors import LLMLaborError
 
-class LLMLaborError(Exception):
-    """Base class of all errors raised by this project."""
+__all__ = ["LLMLaborError", "ParameterError", "ScenarioError", "FrontierError"]
 
 
 class ParameterError(LLMLaborError, ValueError):

@@ -43,6 +43,8 @@ EPOCH_COLUMNS = {
     "G": "Parameters", "N": "Training dataset size (gradients)", "country": "Country (of organization)",
 }
 PATH_COLUMNS = ("date", "G", "N")
+#: the numeric columns of a path (both tables) -> the ScalingLLM parameter each holds (its registry constraint applies)
+PATH_PARAMETERS = {"G": "G", "N": "N_bar"}
 LABEL_COLUMNS = ("model", "label")
 SEPARATOR = "; "  # between the names of several models that moved the frontier at one date
 
@@ -108,7 +110,8 @@ def load_models(path=None):
     G = pd.to_numeric(col["G"].str.strip(), errors="coerce")
     N = pd.to_numeric(col["N"].str.strip(), errors="coerce")
     date = pd.to_datetime(col["date"].str.strip(), format="%Y-%m-%d", errors="coerce")
-    keep = (language & np.isfinite(G) & np.isfinite(N) & (G > 0) & (N > 0) & date.notna()).to_numpy(dtype=bool)
+    keep = (language & np.isfinite(G) & np.isfinite(N) & _constraint("G").holds(G) & _constraint("N").holds(N)
+            & date.notna()).to_numpy(dtype=bool)
     out = pd.DataFrame({
         "date": date[keep].to_numpy(dtype="datetime64[D]"),
         "model": col["model"][keep].map(lambda s: " ".join(s.split())).to_numpy(dtype=object),
@@ -299,7 +302,7 @@ def read_path_csv(path) -> FrontierPath:
             day = np.datetime64(_dt.date.fromisoformat(row["date"]), "D")
         except ValueError:
             raise FrontierError(f"not a date (YYYY-MM-DD): {row['date']!r}", file=where, line=row_line, column="date") from None
-        values = [_positive(row[c], where, row_line, c) for c in ("G", "N")]
+        values = [_admissible(row[c], where, row_line, c) for c in PATH_PARAMETERS]
         records.append((day, *values, row[label] if label else "", row_line))
     records.sort(key=lambda r: r[0])
     for prev, cur in zip(records, records[1:]):
@@ -328,16 +331,24 @@ def _header(fields: list[str], where: str, line: int) -> list[str]:
     return names
 
 
-def _positive(text: str, where: str, line: int, column: str) -> float:
+def _admissible(text: str, where: str, line: int, column: str) -> float:
     try:
         value = float(text)
     except ValueError:
         raise FrontierError(f"not a number: {text!r}", file=where, line=line, column=column) from None
     if not math.isfinite(value):
         raise FrontierError(f"must be finite (got {text!r})", file=where, line=line, column=column)
-    if value <= 0:
-        raise FrontierError(f"must be > 0 (got {text!r})", file=where, line=line, column=column)
+    constraint = _constraint(column)
+    if not constraint.holds(value):
+        raise FrontierError(f"must be {constraint.bound()} (got {text!r})", file=where, line=line, column=column)
     return value
+
+
+def _constraint(column: str):
+    """The registry's constraint on the ScalingLLM parameter a path column holds."""
+    from .params import ScalingLLM, parameter
+
+    return parameter(ScalingLLM, PATH_PARAMETERS[column]).constraint
 
 
 __all__ = ["FrontierPath", "load_models", "frontier_path", "read_path_csv", "parse_day", "file_sha256", "DATA", "ATTRIBUTION", "HOFFMANN"]

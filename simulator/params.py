@@ -4,23 +4,13 @@ All objects are frozen dataclasses registered as JAX pytrees.  Numeric fields
 are leaves (scalars, or arrays of one common shape for a batch), so a sweep is
 ``jax.vmap`` over them.  Callables (user profiles) are static metadata.
 
-Symbols (paper, section 5):
-
-========  ==========  ==========================================================
-field     paper       meaning
-========  ==========  ==========================================================
-eta       η           curvature of the skill profiles α_L=(1-i)^η, α_H=i^η
-A_L, A_H  A_L, A_H    factor-augmenting productivities of low/high skill labour
-L, H      L, H        supplies of low/high skill labour
-A_bar     Ā           productivity upper bound of a model
-mu        μ           curvature of traditional AI's profile α_M=(1-i)^μ
-F         F           rental price of one unit of model, in final good
-C         C           irreducible loss of the scaling law (eq. 17)
-a, alpha  a, α        data term a/N^α of the scaling law
-b, beta   b, β        parameter term b/G^β of the scaling law
-G         G           parameter count
-N_bar     N̄           data on the window [I_lo, I_hi] (zero elsewhere)
-========  ==========  ==========================================================
+Every numeric field carries its description in its metadata: the paper's
+symbol, long name, unit, one-line doc and admissibility constraint (see
+:class:`ParameterInfo`); conditions between fields are :class:`Rule` lists on
+the class.  :func:`fields`, :func:`parameter`, :func:`names` and
+:func:`all_parameters` read this registry; validation (:func:`check`), the
+masks (:func:`admissible`), scenario keys, NetCDF attributes and plot labels
+are derived from it.
 
 Validation runs when values are concrete; inside ``jit``/``vmap`` the solvers
 report inadmissible points through a status code instead.
@@ -30,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import numbers
+import operator
 from typing import Any, Callable, ClassVar
 
 import jax
@@ -37,6 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .errors import ParameterError
+from .precision import float64
 
 __all__ = [
     "Economy",
@@ -45,7 +37,207 @@ __all__ = [
     "ProfileTechnology",
     "Technology",
     "scaling_divergence",
+    "Constraint",
+    "Rule",
+    "ParameterInfo",
+    "fields",
+    "names",
+    "parameter",
+    "by_name",
+    "rules",
+    "joint_rules",
+    "all_parameters",
+    "check",
+    "admissible",
+    "joint_admissible",
+    "check_arguments",
+    "check_admissible",
 ]
+
+
+# ----------------------------------------------------------------------------- the registry's vocabulary
+_OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+
+
+def _number(x: float) -> str:
+    return f"{x:g}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Constraint:
+    """The interval a parameter must lie in: each bound None (unbounded), open or closed.
+
+    ``note`` glosses the condition in error messages: ``L > 0 (labour supply)``.
+    """
+
+    lower: float | None = None
+    upper: float | None = None
+    lower_closed: bool = False
+    upper_closed: bool = False
+    note: str = ""
+
+    def text(self, name: str) -> str:
+        """The condition on ``name``: ``eta > 0``, ``C >= 0``, ``I_hi <= 1``, ``0 < x < 1``, with the note."""
+        if self.lower is not None and self.upper is not None:
+            low, high = ("<=" if self.lower_closed else "<"), ("<=" if self.upper_closed else "<")
+            core = f"{_number(self.lower)} {low} {name} {high} {_number(self.upper)}"
+        elif self.lower is None and self.upper is None:
+            core = f"{name} is any real number"
+        else:
+            core = f"{name} {self.bound()}"
+        return core + (f" ({self.note})" if self.note else "")
+
+    def bound(self) -> str:
+        """The condition without the name, for "must be ...": ``> 0``, ``<= 1``, ``in (0, 1)``."""
+        if self.lower is not None and self.upper is not None:
+            return f"in {self.interval}"
+        if self.lower is not None:
+            return f"{'>=' if self.lower_closed else '>'} {_number(self.lower)}"
+        if self.upper is not None:
+            return f"{'<=' if self.upper_closed else '<'} {_number(self.upper)}"
+        return "any real number"
+
+    @property
+    def interval(self) -> str:
+        """The admissible set in interval notation: ``(0, inf)``, ``[0, inf)``, ``(-inf, 1]``."""
+        low = "(-inf" if self.lower is None else ("[" if self.lower_closed else "(") + _number(self.lower)
+        high = "inf)" if self.upper is None else _number(self.upper) + ("]" if self.upper_closed else ")")
+        return f"{low}, {high}"
+
+    def holds(self, value):
+        """Elementwise: whether ``value`` (a number, NumPy array or JAX array/tracer) satisfies the constraint."""
+        ok = True
+        if self.lower is not None:
+            ok = value >= self.lower if self.lower_closed else value > self.lower
+        if self.upper is not None:
+            above = value <= self.upper if self.upper_closed else value < self.upper
+            ok = above if self.lower is None else ok & above
+        return ok
+
+
+def positive(note: str = "") -> Constraint:
+    return Constraint(lower=0.0, note=note)
+
+
+def nonnegative(note: str = "") -> Constraint:
+    return Constraint(lower=0.0, lower_closed=True, note=note)
+
+
+def at_most(upper: float, note: str = "") -> Constraint:
+    return Constraint(upper=upper, upper_closed=True, note=note)
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    """A condition between two fields, ``left op right``, reported on ``left``.
+
+    ``of`` is None for two fields of one object, or the class that holds
+    ``right`` (``TraditionalAI.mu > Economy.eta``).
+    """
+
+    left: str
+    op: str
+    right: str
+    of: type | None = None
+    note: str = ""
+
+    @property
+    def text(self) -> str:
+        return f"{self.left} {self.op} {self.right}"
+
+    def holds(self, left, right):
+        return _OPS[self.op](left, right)
+
+
+@dataclasses.dataclass(frozen=True)
+class ParameterInfo:
+    """What the registry knows of one parameter field.
+
+    ``owner``: the class name; ``symbol``: the paper's symbol; ``unit``: the
+    CF unit ("1" dimensionless); ``optional``: a scenario file may leave it
+    out (``default`` applies).
+    """
+
+    owner: str
+    name: str
+    symbol: str
+    long_name: str
+    unit: str
+    doc: str
+    constraint: Constraint
+    default: float
+    optional: bool = False
+
+    @property
+    def qualname(self) -> str:
+        return f"{self.owner}.{self.name}"
+
+    @property
+    def condition(self) -> str:
+        return self.constraint.text(self.name)
+
+
+#: metadata keys every parameter field carries
+METADATA = ("symbol", "long_name", "unit", "doc", "constraint", "optional")
+
+
+def _parameter(default: float, symbol: str, long_name: str, doc: str, constraint: Constraint, *,
+               unit: str = "1", optional: bool = False):
+    """A numeric field of a parameter class, with its registry metadata."""
+    return dataclasses.field(default=default, metadata={
+        "symbol": symbol, "long_name": long_name, "unit": unit, "doc": doc, "constraint": constraint,
+        "optional": optional})
+
+
+def _class(cls_or_obj) -> type:
+    return cls_or_obj if isinstance(cls_or_obj, type) else type(cls_or_obj)
+
+
+@functools.cache
+def _fields(cls: type) -> tuple[ParameterInfo, ...]:
+    return tuple(
+        ParameterInfo(owner=cls.__name__, name=f.name, default=f.default, **{k: f.metadata[k] for k in METADATA})
+        for f in dataclasses.fields(cls) if not f.metadata.get("static", False)
+    )
+
+
+def fields(cls) -> tuple[ParameterInfo, ...]:
+    """The parameters of a class (or of an object's class), in field order."""
+    return _fields(_class(cls))
+
+
+def names(*classes) -> tuple[str, ...]:
+    """Parameter names of one or more classes, in order, each once: ``names(Economy, ScalingLLM)``."""
+    out: dict[str, None] = {}
+    for cls in classes:
+        out.update(dict.fromkeys(p.name for p in fields(cls)))
+    return tuple(out)
+
+
+def parameter(cls, name: str) -> ParameterInfo:
+    """The :class:`ParameterInfo` of ``cls.name``; a :class:`ParameterError` naming the known ones otherwise."""
+    cls = _class(cls)
+    for p in fields(cls):
+        if p.name == name:
+            return p
+    raise ParameterError(f"{cls.__name__}.{name}: no such parameter; {cls.__name__} takes {', '.join(names(cls))}")
+
+
+def rules(cls) -> tuple[Rule, ...]:
+    """Conditions between two fields of one object of ``cls`` (e.g. ``I_lo < I_hi``)."""
+    return _class(cls)._rules
+
+
+def joint_rules(cls) -> tuple[Rule, ...]:
+    """Conditions between a technology of ``cls`` and the economy (e.g. ``mu > eta``)."""
+    return _class(cls)._joint
+
+
+def _conditions(cls: type):
+    """(reported field, condition text, holds, argument fields) of every condition of ``cls``, in checking order."""
+    out = [(p.name, p.condition, p.constraint.holds, (p.name,)) for p in fields(cls)]
+    out += [(r.left, r.text, r.holds, (r.left, r.right)) for r in rules(cls)]
+    return out
 
 
 def _is_concrete(value: Any) -> bool:
@@ -152,11 +344,79 @@ def _static(default=None):
     return dataclasses.field(default=default, metadata={"static": True})
 
 
+def _concrete_arrays(owner: str, values: dict) -> dict[str, np.ndarray]:
+    """Concrete values as float64 arrays (tracers left out); wrong types and non-finite values are errors."""
+    arrays = {}
+    for name, v in values.items():
+        if not _is_concrete(v):
+            continue
+        arr = as_real_array(f"{owner}.{name}", v)
+        if not np.all(np.isfinite(arr)):
+            raise ParameterError(f"{owner}.{name}: must be finite, got {np.ravel(arr)[:5].tolist()}")
+        arrays[name] = arr
+    return arrays
+
+
+def _check_conditions(cls: type, arrays: dict[str, np.ndarray]) -> None:
+    """Shapes broadcast, then every condition whose fields are all in ``arrays``, in registry order."""
+    owner = cls.__name__
+    broadcast_shape(f"{owner}.", {n: a.shape for n, a in arrays.items()})
+    for name, condition, holds, args in _conditions(cls):
+        if not all(a in arrays for a in args):
+            continue
+        ok = np.asarray(holds(*(arrays[a] for a in args)))
+        if not np.all(ok):
+            bad = arrays[name][~ok] if arrays[name].shape == ok.shape else arrays[name]
+            raise ParameterError(f"{owner}.{name}: violates {condition} (got {np.ravel(bad)[:5].tolist()})")
+
+
+def check(cls, **values) -> None:
+    """Validate some parameters of ``cls`` against the registry, without building an object.
+
+    Each value is a number or an array of them (a batch).  Checks, in order:
+    the names, real-number types, finiteness, that the arrays broadcast, each
+    field's :class:`Constraint`, and each :class:`Rule` whose two fields are
+    both given.  A failure is a :class:`ParameterError` naming the parameter
+    and the condition, e.g. ``Economy.eta: violates eta > 0 (got [-1.0])``.
+    """
+    cls = _class(cls)
+    for name in values:
+        parameter(cls, name)
+    arrays = _concrete_arrays(cls.__name__, values)
+    _check_conditions(cls, arrays)
+
+
+def admissible(obj, only: tuple[str, ...] | None = None):
+    """Elementwise mask: ``obj``'s values satisfy its constraints and rules (NumPy, JAX arrays and tracers).
+
+    ``only`` restricts it to the constraints of those fields and the rules among them.
+    """
+    ok = True
+    for _, _, holds, args in _conditions(type(obj)):
+        if only is not None and not all(a in only for a in args):
+            continue
+        cond = holds(*(getattr(obj, a) for a in args))
+        ok = cond if ok is True else ok & cond
+    return ok
+
+
+def joint_admissible(economy, tech):
+    """Elementwise mask: the technology's joint rules with the economy hold (True when it has none)."""
+    ok = True
+    for rule in joint_rules(tech):
+        cond = rule.holds(getattr(tech, rule.left), getattr(economy, rule.right))
+        ok = cond if ok is True else ok & cond
+    return ok
+
+
 class _Validated:
-    """Mixin: run ``_checks`` on concrete values after construction."""
+    """Mixin: check concrete values against the registry after construction."""
 
     _leaf_names: ClassVar[tuple[str, ...]]
-    _checks: ClassVar[tuple[tuple[str, str, Callable[..., Any]], ...]] = ()
+    #: conditions between two fields of one object
+    _rules: ClassVar[tuple[Rule, ...]] = ()
+    #: conditions between a technology and the economy
+    _joint: ClassVar[tuple[Rule, ...]] = ()
 
     @classmethod
     def _wrap_init(cls):
@@ -187,28 +447,13 @@ class _Validated:
                 raise ParameterError(f"{cls.__name__}.{name}: given twice (by position and by name)")
 
     def __post_init__(self):
-        cls = type(self).__name__
         values = {n: getattr(self, n) for n in self._leaf_names}
-        arrays = {}
+        arrays = _concrete_arrays(type(self).__name__, values)
         for name, v in values.items():
-            if not _is_concrete(v):  # a tracer inside jit/vmap: the solvers report bad points by status
-                continue
-            arr = as_real_array(f"{cls}.{name}", v)
-            if not np.all(np.isfinite(arr)):
-                raise ParameterError(f"{cls}.{name}: must be finite, got {np.ravel(arr)[:5].tolist()}")
             if isinstance(v, (list, tuple)):  # one leaf, not a pytree of numbers
-                object.__setattr__(self, name, arr)
-            arrays[name] = arr
-        if len(arrays) < len(values):
-            return
-        broadcast_shape(f"{cls}.", {n: a.shape for n, a in arrays.items()})
-        for name, condition, check in self._checks:
-            ok = np.asarray(check(**{k: arrays[k] for k in check.__code__.co_varnames[: check.__code__.co_argcount]}))
-            if not np.all(ok):
-                bad = arrays[name][~ok] if arrays[name].shape == ok.shape else arrays[name]
-                raise ParameterError(
-                    f"{cls}.{name}: violates {condition} (got {np.ravel(bad)[:5].tolist()})"
-                )
+                object.__setattr__(self, name, arrays[name])
+        if len(arrays) == len(values):  # a tracer inside jit/vmap: the solvers report bad points by status
+            _check_conditions(type(self), arrays)
 
     def replace(self, **changes):
         """Return a copy with some fields changed (validated again)."""
@@ -221,19 +466,25 @@ class _Validated:
 class Economy(_Validated):
     """The benchmark economy (section 5.1): skill profiles, productivities and supplies."""
 
-    eta: Any = 1.0
-    A_L: Any = 1.0
-    A_H: Any = 1.0
-    L: Any = 1.0
-    H: Any = 1.0
+    eta: Any = _parameter(1.0, "η", "skill-profile curvature η",
+                          "curvature of the skill profiles α_L = (1-i)^η, α_H = i^η", positive())
+    A_L: Any = _parameter(1.0, "A_L", "productivity of low-skill labour A_L",
+                          "factor-augmenting productivity of low-skill labour", positive())
+    A_H: Any = _parameter(1.0, "A_H", "productivity of high-skill labour A_H",
+                          "factor-augmenting productivity of high-skill labour", positive())
+    L: Any = _parameter(1.0, "L", "supply of low-skill labour L", "supply of low-skill labour",
+                        positive("labour supply"))
+    H: Any = _parameter(1.0, "H", "supply of high-skill labour H", "supply of high-skill labour",
+                        positive("labour supply"))
 
-    _checks = (
-        ("eta", "eta > 0", lambda eta: eta > 0),
-        ("A_L", "A_L > 0", lambda A_L: A_L > 0),
-        ("A_H", "A_H > 0", lambda A_H: A_H > 0),
-        ("L", "L > 0 (labour supply)", lambda L: L > 0),
-        ("H", "H > 0 (labour supply)", lambda H: H > 0),
-    )
+
+def _A_bar():
+    return _parameter(1.0, "Ā", "model productivity Ā", "productivity upper bound of a model", positive())
+
+
+def _F():
+    return _parameter(1.0, "F", "rental price F of a model unit", "rental price of one unit of model, in final good",
+                      positive("rental price"))
 
 
 @_pytree
@@ -241,16 +492,13 @@ class Economy(_Validated):
 class TraditionalAI(_Validated):
     """Rule-based AI (section 5.2.1): α_M(i) = (1-i)^μ, A_M = Ā, rental price F."""
 
-    A_bar: Any = 1.0
-    mu: Any = 2.0
-    F: Any = 1.0
+    A_bar: Any = _A_bar()
+    mu: Any = _parameter(2.0, "μ", "task-profile exponent μ of traditional AI",
+                         "curvature of traditional AI's profile α_M = (1-i)^μ", positive())
+    F: Any = _F()
     name: str = _static("traditional")
 
-    _checks = (
-        ("A_bar", "A_bar > 0", lambda A_bar: A_bar > 0),
-        ("mu", "mu > 0", lambda mu: mu > 0),
-        ("F", "F > 0 (rental price)", lambda F: F > 0),
-    )
+    _joint = (Rule("mu", ">", "eta", of=Economy, note="the model's comparative advantage must be in low tasks"),)
 
     def __post_init__(self):
         super().__post_init__()
@@ -269,6 +517,7 @@ def _check_name(tech) -> None:
         raise ParameterError(f"{type(tech).__name__}.name: expected a non-empty string, got {_describe(tech.name)}")
 
 
+@float64
 def scaling_divergence(C, a, alpha, b, beta, G, N):
     """KL divergence of the scaling law, eq. (17): D = C + a/N^α + b/G^β (inf where N = 0)."""
     N = jnp.asarray(N, dtype=jnp.float64)
@@ -289,34 +538,30 @@ class ScalingLLM(_Validated):
     takes any.  Productivity is zero where N(i) = 0 or D(i) >= 1.
     """
 
-    A_bar: Any = 1.0
-    F: Any = 1.0
-    C: Any = 0.0
-    a: Any = 0.0
-    alpha: Any = 0.3
-    b: Any = 0.0
-    beta: Any = 0.3
-    G: Any = 1.0
-    N_bar: Any = 1.0
-    I_lo: Any = 0.0
-    I_hi: Any = 1.0
+    A_bar: Any = _A_bar()
+    F: Any = _F()
+    C: Any = _parameter(0.0, "C", "irreducible loss C of the scaling law", "irreducible loss of the scaling law (eq. 17)",
+                        nonnegative(), optional=True)
+    a: Any = _parameter(0.0, "a", "data coefficient a of the scaling law", "coefficient of the data term a/N^α",
+                        nonnegative())
+    alpha: Any = _parameter(0.3, "α", "data exponent α of the scaling law", "exponent of the data term a/N^α",
+                            positive())
+    b: Any = _parameter(0.0, "b", "parameter coefficient b of the scaling law",
+                        "coefficient of the parameter term b/G^β", nonnegative())
+    beta: Any = _parameter(0.3, "β", "parameter exponent β of the scaling law", "exponent of the parameter term b/G^β",
+                           positive())
+    G: Any = _parameter(1.0, "G", "parameter count G", "parameter count of the model",
+                        positive("parameter count"), unit="parameters")
+    N_bar: Any = _parameter(1.0, "N̄", "training tokens N̄", "training data N on the window [I_lo, I_hi] (zero elsewhere)",
+                            positive("data on the window"), unit="tokens")
+    I_lo: Any = _parameter(0.0, "I_lo", "start I_lo of the LLM's data window (task)", "first task of the data window",
+                           Constraint(lower=0.0, lower_closed=True))
+    I_hi: Any = _parameter(1.0, "I_hi", "end I_hi of the LLM's data window (task)", "last task of the data window",
+                           at_most(1.0))
     data: Any = _static(None)
     name: str = _static("llm")
 
-    _checks = (
-        ("A_bar", "A_bar > 0", lambda A_bar: A_bar > 0),
-        ("F", "F > 0 (rental price)", lambda F: F > 0),
-        ("C", "C >= 0", lambda C: C >= 0),
-        ("a", "a >= 0", lambda a: a >= 0),
-        ("alpha", "alpha > 0", lambda alpha: alpha > 0),
-        ("b", "b >= 0", lambda b: b >= 0),
-        ("beta", "beta > 0", lambda beta: beta > 0),
-        ("G", "G > 0 (parameter count)", lambda G: G > 0),
-        ("N_bar", "N_bar > 0 (data on the window)", lambda N_bar: N_bar > 0),
-        ("I_lo", "0 <= I_lo", lambda I_lo: I_lo >= 0),
-        ("I_hi", "I_hi <= 1", lambda I_hi: I_hi <= 1),
-        ("I_lo", "I_lo < I_hi", lambda I_lo, I_hi: I_lo < I_hi),
-    )
+    _rules = (Rule("I_lo", "<", "I_hi"),)
 
     def __post_init__(self):
         super().__post_init__()
@@ -376,16 +621,12 @@ class ProfileTechnology(_Validated):
     lists the tasks where it jumps, so the discretised solver can put a node there.
     """
 
-    A: Any = 1.0
-    F: Any = 1.0
+    A: Any = _parameter(1.0, "A", "productivity A of a profile technology", "productivity level multiplying α(i)",
+                        positive())
+    F: Any = _F()
     profile: Callable[[Any], Any] = _static(None)
     breakpoints_: tuple = _static(())
     name: str = _static("profile")
-
-    _checks = (
-        ("A", "A > 0", lambda A: A > 0),
-        ("F", "F > 0 (rental price)", lambda F: F > 0),
-    )
 
     def __post_init__(self):
         super().__post_init__()
@@ -427,12 +668,13 @@ def check_arguments(caller: str, economy, technologies, *, batch: bool) -> tuple
     if isinstance(technologies, (str, bytes, dict) + _TECHNOLOGIES) or not hasattr(technologies, "__iter__"):
         hint = "; wrap a single technology in a list: [technology]" if isinstance(technologies, _TECHNOLOGIES) else ""
         raise ParameterError(f"{caller}: technologies: expected a sequence of technologies "
-                             f"(TraditionalAI, ScalingLLM, ProfileTechnology), got {_describe(technologies)}{hint}")
+                             f"({', '.join(c.__name__ for c in _TECHNOLOGIES)}), got {_describe(technologies)}{hint}")
     techs = tuple(technologies)
     for k, tech in enumerate(techs):
         if not isinstance(tech, _TECHNOLOGIES):
-            raise ParameterError(f"{caller}: technologies[{k}]: expected a TraditionalAI, ScalingLLM or "
-                                 f"ProfileTechnology, got {_describe(tech)}")
+            kinds = [c.__name__ for c in _TECHNOLOGIES]
+            raise ParameterError(f"{caller}: technologies[{k}]: expected a {', '.join(kinds[:-1])} or {kinds[-1]}, "
+                                 f"got {_describe(tech)}")
     leaves = {f"economy.{n}": getattr(economy, n) for n in Economy._leaf_names}
     for k, tech in enumerate(techs):
         leaves.update({f"technologies[{k}].{n}": getattr(tech, n) for n in type(tech)._leaf_names})
@@ -451,16 +693,38 @@ def check_arguments(caller: str, economy, technologies, *, batch: bool) -> tuple
 
 
 def check_admissible(economy: Economy, technologies: tuple = ()) -> None:
-    """Joint conditions that involve more than one object (concrete values only)."""
+    """Joint conditions that involve more than one object (concrete values only): each technology's
+    :func:`joint_rules` against the economy."""
     for tech in technologies:
-        if isinstance(tech, TraditionalAI) and _is_concrete(tech.mu) and _is_concrete(economy.eta):
+        for rule in joint_rules(tech):
+            left, right = getattr(tech, rule.left), getattr(economy, rule.right)
+            if not (_is_concrete(left) and _is_concrete(right)):
+                continue
+            owner, other = type(tech).__name__, rule.of.__name__
             try:
-                ok = np.asarray(tech.mu) > np.asarray(economy.eta)
+                ok = rule.holds(np.asarray(left), np.asarray(right))
             except ValueError:
-                raise ParameterError(f"TraditionalAI.mu: shape {np.shape(tech.mu)} does not broadcast with the shape "
-                                     f"{np.shape(economy.eta)} of Economy.eta") from None
+                raise ParameterError(f"{owner}.{rule.left}: shape {np.shape(left)} does not broadcast with the shape "
+                                     f"{np.shape(right)} of {other}.{rule.right}") from None
             if not np.all(ok):
                 raise ParameterError(
-                    f"TraditionalAI.mu: violates mu > eta (mu={np.ravel(tech.mu)[:5].tolist()}, "
-                    f"eta={np.ravel(economy.eta)[:5].tolist()}); the model's comparative advantage must be in low tasks"
+                    f"{owner}.{rule.left}: violates {rule.text} ({rule.left}={np.ravel(left)[:5].tolist()}, "
+                    f"{rule.right}={np.ravel(right)[:5].tolist()})" + (f"; {rule.note}" if rule.note else "")
                 )
+
+
+#: every parameter class, in the order of :func:`all_parameters`
+CLASSES = (Economy,) + _TECHNOLOGIES
+
+
+def all_parameters() -> tuple[ParameterInfo, ...]:
+    """Every parameter of every class (a name shared by several classes appears once per class)."""
+    return tuple(p for cls in CLASSES for p in fields(cls))
+
+
+def by_name(name: str) -> ParameterInfo | None:
+    """The first parameter called ``name`` in :data:`CLASSES` order, or None.
+
+    A name shared by several classes (``A_bar``, ``F``) has one symbol, long name and unit in all of them.
+    """
+    return next((p for p in all_parameters() if p.name == name), None)

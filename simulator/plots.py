@@ -90,13 +90,17 @@ def _status_handles(status: np.ndarray, unit: str = "points") -> list:
 
 
 def axis_label(ds: xr.Dataset, name: str) -> str:
-    """A coordinate's label in words with its symbol: 'parameter count G', 'training tokens N̄'."""
+    """A coordinate's label in words with its symbol: 'parameter count G', 'training tokens N̄'.
+
+    Units other than the parameter registry's (dimensionless, or counts the long name already says) are appended.
+    """
+    from .params import all_parameters
     from .sweep import parameter_attrs
 
     attrs = ds[name].attrs if name in ds.variables else {}
     label = attrs.get("long_name") or parameter_attrs(name)["long_name"]
     units = attrs.get("units", "1")
-    if units not in ("1", "", "parameters", "tokens") and "since" not in units:
+    if units not in {"", *(p.unit for p in all_parameters())} and "since" not in units:
         label += f" ({units})"
     return label
 
@@ -330,6 +334,8 @@ def frontier(ds: xr.Dataset, path: Path, max_labels: int = 45) -> Path | None:
     from matplotlib.colors import BoundaryNorm, ListedColormap
     from matplotlib.patches import Patch
 
+    from .params import ScalingLLM, parameter
+
     ds = ds.load() if hasattr(ds, "load") else ds
     x = ds["date"].values.astype("datetime64[s]")
     n = x.size
@@ -365,10 +371,11 @@ def frontier(ds: xr.Dataset, path: Path, max_labels: int = 45) -> Path | None:
     ax_labels.set_title(f"models that moved the frontier{note}", fontsize=8, loc="left")
 
     # the path itself
-    ax_gn.step(*stepped(ds[g_name].values), where="post", color="#4C72B0", label="parameter count G")
-    ax_gn.step(*stepped(ds[n_name].values), where="post", color="#C44E52", label="training tokens N̄")
+    G, N = parameter(ScalingLLM, "G"), parameter(ScalingLLM, "N_bar")
+    ax_gn.step(*stepped(ds[g_name].values), where="post", color="#4C72B0", label=G.long_name)
+    ax_gn.step(*stepped(ds[n_name].values), where="post", color="#C44E52", label=N.long_name)
     ax_gn.set_yscale("log")
-    ax_gn.set_ylabel("parameter count G,\ntraining tokens N̄")
+    ax_gn.set_ylabel(f"{G.long_name},\n{N.long_name}")
     ax_gn.legend(fontsize=7, loc="upper left")
 
     # skill premium
@@ -419,7 +426,7 @@ def frontier(ds: xr.Dataset, path: Path, max_labels: int = 45) -> Path | None:
     record = json.loads(ds.attrs.get("sweep_path", "{}") or "{}")
     if record.get("source") == "epoch":
         region = {"china": "China's", "world": "World"}.get(record.get("region"), record.get("region", ""))
-        title = f"{region} frontier of released language models ({record.get('rule', '')}, G(t) and N̄(t))"
+        title = f"{region} frontier of released language models ({record.get('rule', '')}, {G.symbol}(t) and {N.symbol}(t))"
     elif record.get("source") == "csv":
         title = f"path from {Path(record.get('csv', '')).name}"
     else:

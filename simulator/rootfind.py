@@ -1,5 +1,9 @@
 """Fixed-iteration root finders that vectorise cleanly under ``vmap``.
 
+The wage solvers (:func:`make_nested_solver`, :func:`make_newton_solver`) work on any route's
+measures at (x, θ) and its slopes (see :mod:`simulator.residuals`): the residuals [M4]-[M5] and
+their Jacobian come from :func:`simulator.residuals.residual` and :func:`simulator.residuals.jacobian`.
+
 No while-loops: every point of a batch runs the same number of iterations,
 and a point that fails shows it in its residuals rather than stalling others.
 """
@@ -7,6 +11,9 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+
+from . import residuals
+from .kernels import divided_pair
 
 
 def rtsafe_step(x, f, df, lo, hi, dx_old):
@@ -62,13 +69,6 @@ def concave_newton(value_and_slope, x0, n_iter: int, max_step: float = 30.0):
     return jax.lax.fori_loop(0, n_iter, body, x0)
 
 
-def _log_ratio_and_slopes(evaluate, x, theta):
-    """(φ, h, ∂h/∂x, ∂h/∂θ, s_L, s_H) with h = ln s_L - ln s_H, from the slopes of s_L and s_H."""
-    phi, s_L, s_H, dsL_dx, dsL_dt, dsH_dx, dsH_dt = evaluate(x, theta)
-    # one log of the ratio, not two logs: the same to rounding, a tenth of a Newton step cheaper
-    return phi, jnp.log(s_L / s_H), dsL_dx / s_L - dsH_dx / s_H, dsL_dt / s_L - dsH_dt / s_H, s_L, s_H
-
-
 def make_nested_solver(evaluate, log_supply_ratio, n_outer: int, n_inner: int):
     """Return ``solve(x0, θ0, θ_lo, θ_hi) -> (x, θ)``: log wages x = ln W_L, θ = ln(W_H/W_L).
 
@@ -96,10 +96,12 @@ def make_nested_solver(evaluate, log_supply_ratio, n_outer: int, n_inner: int):
         def body(_, carry):
             theta, x, lo, hi, step = carry
             x = level(theta, x)
-            _, h, dh_dx, dh_dt, s_L, s_H = _log_ratio_and_slopes(evaluate, x, theta)
-            dx = -s_H / (s_L + s_H)
+            measures, slopes = residuals.split(evaluate(x, theta))
+            s_L, s_H = measures.s_L, measures.s_H
+            _, g = residuals.residual(measures, theta, log_supply_ratio)
+            dh_dx, dh_dt = residuals.log_ratio_slopes(s_L, s_H, slopes)
+            dx = -s_H / (s_L + s_H)  # x*'(θ), from [M4]
             dh = dh_dx * dx + dh_dt
-            g = theta + log_supply_ratio + h
             new_theta, lo, hi, step = rtsafe_step(theta, g, 1.0 + dh, lo, hi, step)
             # first-order predictor of the level at the new premium
             x = x + jnp.where(jnp.isfinite(dx), dx, 0.0) * (new_theta - theta)
@@ -110,18 +112,6 @@ def make_nested_solver(evaluate, log_supply_ratio, n_outer: int, n_inner: int):
         return x, theta
 
     return solve
-
-
-def _divided_pair(p, q, d):
-    """(p / d, q / d) as the two parts of one complex quotient: bit for bit the real quotients
-    for finite nonzero d (for d = 0 both are NaN, where the real ones would be infinite or NaN).
-
-    XLA's CPU backend does not fuse two outputs that share their inputs: for p/d and q/d it would
-    compute the whole evaluation behind p, q and d once for each.  One complex division (Smith's
-    algorithm, exact here: the divisor's imaginary part is 0) puts it all in one loop.
-    """
-    z = jax.lax.complex(p, q) / jax.lax.complex(d, jnp.zeros_like(d))
-    return jnp.real(z), jnp.imag(z)
 
 
 def make_newton_solver(evaluate, log_supply_ratio, n_iter: int, max_step: float = 2.0):
@@ -141,11 +131,10 @@ def make_newton_solver(evaluate, log_supply_ratio, n_iter: int, max_step: float 
     def solve(x0, theta0, theta_lo, theta_hi):
         def body(_, carry):
             x, theta = carry
-            phi, h, dh_dx, dh_dt, s_L, s_H = _log_ratio_and_slopes(evaluate, x, theta)
-            g = theta + log_supply_ratio + h
-            a11, a12 = s_L + s_H, s_H
-            a21, a22 = dh_dx, 1.0 + dh_dt
-            dx, dt = _divided_pair(-phi * a22 + g * a12, -g * a11 + phi * a21, a11 * a22 - a12 * a21)
+            measures, slopes = residuals.split(evaluate(x, theta))
+            phi, g = residuals.residual(measures, theta, log_supply_ratio)
+            (a11, a12), (a21, a22) = residuals.jacobian(measures.s_L, measures.s_H, slopes)
+            dx, dt = divided_pair(-phi * a22 + g * a12, -g * a11 + phi * a21, a11 * a22 - a12 * a21)
             good = jnp.isfinite(dx) & jnp.isfinite(dt)
             dx = jnp.where(good, jnp.clip(dx, -max_step, max_step), 0.0)
             dt = jnp.where(good, jnp.clip(dt, -max_step, max_step), 0.0)

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, Union
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, ValidationError, create_model
 
+from . import params as registry
 from .errors import FrontierError, ParameterError, ScenarioError
 from .params import Economy, ScalingLLM, TraditionalAI, check_admissible
 from .solve import SolverOptions
@@ -23,11 +25,11 @@ from .yamlmap import load_mapping
 from .yamlmap import line_of as _nearest_line
 
 Number = Union[StrictInt, StrictFloat]
-ECONOMY_PARAMS = ("eta", "A_L", "A_H", "L", "H")
-TECH_PARAMS = {
-    "traditional": ("A_bar", "mu", "F"),
-    "llm": ("A_bar", "F", "C", "a", "alpha", "b", "beta", "G", "N_bar", "I_lo", "I_hi"),
-}
+#: a technology block's ``kind`` -> its parameter class
+KINDS = {"traditional": TraditionalAI, "llm": ScalingLLM}
+#: the keys of the ``economy`` block and of each kind of technology block (from the parameter registry)
+ECONOMY_PARAMS = registry.names(Economy)
+TECH_PARAMS = {kind: registry.names(cls) for kind, cls in KINDS.items()}
 PLOTS = ("premium_heatmap", "thresholds", "assignment")
 #: plots of a path sweep (``sweep: {mode: path}``) unless ``outputs.plots`` says otherwise
 PATH_PLOTS = ("frontier", "assignment")
@@ -37,36 +39,21 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class EconomySpec(_Strict):
-    eta: Number
-    A_L: Number
-    A_H: Number
-    L: Number
-    H: Number
+def _spec(model_name: str, cls, kind: str | None = None):
+    """A strict pydantic model of a parameter block: one number per registry field, required unless optional."""
+    keys = {}
+    if kind is not None:
+        name_default = next(f.default for f in dataclasses.fields(cls) if f.name == "name")
+        keys = {"kind": (Literal[kind], ...), "name": (StrictStr, name_default)}
+    keys.update({p.name: (Number, p.default if p.optional else ...) for p in registry.fields(cls)})
+    return create_model(model_name, __base__=_Strict, __module__=__name__, **keys)
 
 
-class TraditionalSpec(_Strict):
-    kind: Literal["traditional"]
-    name: StrictStr = "traditional"
-    A_bar: Number
-    mu: Number
-    F: Number
-
-
-class LLMSpec(_Strict):
-    kind: Literal["llm"]
-    name: StrictStr = "llm"
-    A_bar: Number
-    F: Number
-    C: Number = 0.0
-    a: Number
-    alpha: Number
-    b: Number
-    beta: Number
-    G: Number
-    N_bar: Number
-    I_lo: Number
-    I_hi: Number
+EconomySpec = _spec("EconomySpec", Economy)
+TraditionalSpec = _spec("TraditionalSpec", TraditionalAI, "traditional")
+LLMSpec = _spec("LLMSpec", ScalingLLM, "llm")
+#: a technology block's ``kind`` -> its pydantic model
+TECH_SPECS = {"traditional": TraditionalSpec, "llm": LLMSpec}
 
 
 class RangeSpec(_Strict):
@@ -293,12 +280,8 @@ class Scenario:
         """Every parameter name a sweep or an override may use."""
         names = list(ECONOMY_PARAMS)
         for t in self.technologies:
-            names += [f"{t.name}.{p}" for p in TECH_PARAMS[_kind(t)]]
+            names += [f"{t.name}.{p}" for p in registry.names(t)]
         return names
-
-
-def _kind(tech) -> str:
-    return "traditional" if isinstance(tech, TraditionalAI) else "llm"
 
 
 # ----------------------------------------------------------------------------- loading
@@ -316,12 +299,12 @@ def parse_scenario(text: str, source: str | None = None) -> Scenario:
     techs = []
     for k, t in enumerate(spec.technologies):
         kind = t.get("kind")
-        if kind not in TECH_PARAMS:
+        if kind not in KINDS:
             raise ScenarioError(
-                f"'kind' must be one of {sorted(TECH_PARAMS)}, got {kind!r}",
+                f"'kind' must be one of {sorted(KINDS)}, got {kind!r}",
                 file=source, line=_nearest_line(lines, ("technologies", k)), key=f"technologies.{k}.kind",
             )
-        model = TraditionalSpec if kind == "traditional" else LLMSpec
+        model = TECH_SPECS[kind]
         techs.append(_validate(model, t, ("technologies", k), source, lines))
     sweep_values = {}
     if spec.sweep is not None:
@@ -367,8 +350,22 @@ def _validate(model, data, prefix: tuple, source, lines, drop: tuple = ()):
         full = prefix + loc
         message = f"must be a number, got {err.get('input')!r}" if number_error else f"{err['msg']} (got {err.get('input')!r})"
         if err["type"] == "extra_forbidden":
-            message = f"unknown key; allowed keys are {sorted(model.model_fields)}" if len(loc) == 1 else err["msg"]
+            owner = _model_at(model, loc[:-1])
+            message = f"unknown key; allowed keys are {sorted(owner.model_fields)}" if owner else err["msg"]
         raise ScenarioError(message, file=source, line=_nearest_line(lines, full), key=_dotted(full)) from None
+
+
+def _model_at(model, loc: tuple):
+    """The pydantic model that validates the mapping at key path ``loc`` under ``model``, or None."""
+    for part in loc:
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        if field is None:
+            return None
+        options = typing.get_args(field.annotation) or (field.annotation,)
+        model = next((t for t in options if isinstance(t, type) and issubclass(t, BaseModel)), None)
+        if model is None:
+            return None
+    return model
 
 
 def _build(spec: ScenarioSpec, tech_specs, sweep_values, text: str, source, lines) -> Scenario:
@@ -388,7 +385,7 @@ def _build(spec: ScenarioSpec, tech_specs, sweep_values, text: str, source, line
         if name in names:
             fail(f"technology name {name!r} is used twice", ("technologies", k, "name"))
         names.add(name)
-        cls = TraditionalAI if kind == "traditional" else ScalingLLM
+        cls = KINDS[kind]
         try:
             technologies.append(cls(name=name, **values))
         except ParameterError as exc:
@@ -556,11 +553,11 @@ def _resolve_name(name: str, technologies, fail):
         tname, field = name.split(".", 1)
         for j, t in enumerate(technologies):
             if t.name == tname:
-                if field not in TECH_PARAMS[_kind(t)]:
-                    return fail(f"technology {tname!r} has no parameter {field!r}; it has {list(TECH_PARAMS[_kind(t)])}")
+                if field not in registry.names(t):
+                    return fail(f"technology {tname!r} has no parameter {field!r}; it has {list(registry.names(t))}")
                 return (j, field)
         return fail(f"no technology named {tname!r}; names are {[t.name for t in technologies]}")
-    owners = [j for j, t in enumerate(technologies) if name in TECH_PARAMS[_kind(t)]]
+    owners = [j for j, t in enumerate(technologies) if name in registry.names(t)]
     if len(owners) == 1:
         return (owners[0], name)
     if not owners:

@@ -15,8 +15,10 @@ from typing import Callable
 import numpy as np
 import xarray as xr
 
+from . import params as registry
 from .equilibrium import RESIDUALS, UNUSED
 from .factors import factor_names
+from .precision import float64
 from .provenance import provenance
 from .scenario import Scenario, with_values
 from .solve import resolve_method, solve_batch
@@ -95,30 +97,12 @@ def block_shape(shape: tuple[int, ...], chunk_size: int) -> tuple[int, ...]:
     return tuple(reversed(block))
 
 
-#: Every model parameter: (long_name, units).  The model is dimensionless: wages, prices and output are in
-#: units of the final good (the numeraire), productivities and supplies in model units; only the scaling
-#: law's G and N̄ count something.
-PARAMETERS = {
-    "eta": ("skill-profile curvature η", "1"),
-    "A_L": ("productivity of low-skill labour A_L", "1"),
-    "A_H": ("productivity of high-skill labour A_H", "1"),
-    "L": ("supply of low-skill labour L", "1"),
-    "H": ("supply of high-skill labour H", "1"),
-    "A_bar": ("model productivity Ā", "1"),
-    "mu": ("task-profile exponent μ of traditional AI", "1"),
-    "F": ("rental price F of a model unit", "1"),
-    "C": ("irreducible loss C of the scaling law", "1"),
-    "a": ("data coefficient a of the scaling law", "1"),
-    "alpha": ("data exponent α of the scaling law", "1"),
-    "b": ("parameter coefficient b of the scaling law", "1"),
-    "beta": ("parameter exponent β of the scaling law", "1"),
-    "G": ("parameter count G", "parameters"),
-    "N_bar": ("training tokens N̄", "tokens"),
-    "I_lo": ("start I_lo of the LLM's data window (task)", "1"),
-    "I_hi": ("end I_hi of the LLM's data window (task)", "1"),
-}
+#: Every model parameter: (long_name, units), from the parameter registry (:mod:`simulator.params`).  The model
+#: is dimensionless: wages, prices and output are in units of the final good (the numeraire), productivities and
+#: supplies in model units; only the scaling law's G and N̄ count something.
+PARAMETERS = {p.name: (p.long_name, p.unit) for p in registry.all_parameters()}
 #: short symbols of the parameters, for plot titles
-SYMBOLS = {"eta": "η", "A_bar": "Ā", "mu": "μ", "alpha": "α", "beta": "β", "N_bar": "N̄"}
+SYMBOLS = {p.name: p.symbol for p in registry.all_parameters()}
 DIMENSIONLESS = "dimensionless: the model's quantities are in units of the final good (the numeraire) or in model units"
 
 
@@ -180,6 +164,7 @@ def _sizes(scenario: Scenario, names: list[str], n_seg: int) -> dict[str, int]:
     return sizes
 
 
+@float64
 def layout(scenario: Scenario) -> Layout:
     """The :class:`Layout` of a scenario's sweep (no solving; the output shapes come from tracing)."""
     names = factor_names(scenario.technologies)
@@ -249,6 +234,7 @@ class MemoryEstimate:
 SOLVER_WORK_PER_POINT = 2048
 
 
+@float64
 def memory_estimate(scenario: Scenario, concurrency: int = 1) -> MemoryEstimate:
     """Estimate the peak memory of running ``scenario`` without building any array of the sweep.
 
@@ -335,8 +321,12 @@ def block_values(scenario: Scenario, lay: Layout, block_id: int) -> tuple[dict[s
     return {k: np.pad(v, (0, pad), mode="edge") for k, v in values.items()}, count
 
 
+@float64
 def solve_block(scenario: Scenario, lay: Layout, block_id: int) -> dict[str, np.ndarray]:
-    """Solve one block; returns each variable shaped ``region shape + extra``."""
+    """Solve one block; returns each variable shaped ``region shape + extra``.
+
+    Runs in float64 in the calling thread, so it may be handed to a thread pool as is.
+    """
     values, count = block_values(scenario, lay, block_id)
     economy, techs = with_values(scenario, values) if values else (scenario.economy, scenario.technologies)
     eq = solve_batch(economy, techs, options=scenario.solver)
@@ -376,6 +366,7 @@ def dataset(scenario: Scenario, lay: Layout, data: dict) -> xr.Dataset:
     return ds
 
 
+@float64
 def run_sweep(scenario: Scenario, progress: Callable[[int, int], None] | None = None) -> xr.Dataset:
     """Solve every point of the scenario's sweep in memory, block by block.
 

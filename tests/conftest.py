@@ -4,6 +4,7 @@ import os
 import jax
 from hypothesis import HealthCheck, settings
 
+# float64 for the whole test process, before any test module is imported (importing simulator does not switch it on)
 jax.config.update("jax_enable_x64", True)
 
 # Deterministic example generation, so a CI failure reproduces locally.

@@ -6,9 +6,8 @@ command is fixed its xfail turns into an XPASS failure, and the mark should be r
 import pytest
 from typer.testing import CliRunner
 
-from simulator.cli import _register_subpackages, app
+from llm_labor.cli import app
 
-_register_subpackages()
 runner = CliRunner()
 
 GBK_CSV = "code,model,score,title\n2-02-01-01,glm,0.5,工程技术人员\n".encode("gbk")

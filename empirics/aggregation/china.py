@@ -546,7 +546,7 @@ def write_outputs(rel: ChinaRelation, out_dir, *, source: str = "llm", provenanc
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    from simulator.provenance import git_commit
+    from llm_labor.common.provenance import git_commit
 
     pdict = {**(provenance.to_dict() if provenance is not None else {}), "git_commit": git_commit()}
     files = []

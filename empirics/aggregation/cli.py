@@ -1,4 +1,4 @@
-"""Command-line commands of this subpackage: ``llm-labor empirics report`` and ``bench-aggregation``."""
+"""Command-line commands of this subpackage: ``llm-labor empirics report``."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,6 +6,10 @@ from enum import Enum
 from typing import Optional
 
 import typer
+
+from llm_labor.common.cli import command_group
+
+from .errors import AggregationError
 
 GROUP = "empirics"
 
@@ -28,8 +32,6 @@ def _guarded(fn, files: str = "input"):
     """Run ``fn``; input errors, undecodable or unreadable files end in one ``error:`` line and exit 2."""
     import pandas as pd
 
-    from .errors import AggregationError
-
     try:
         return fn()
     except AggregationError as e:
@@ -44,8 +46,6 @@ def _guarded(fn, files: str = "input"):
 
 def register(app: typer.Typer) -> None:
     """Add this subpackage's commands to the root ``llm-labor`` app."""
-    from simulator.cli import command_group
-
     group = command_group(app, GROUP, "Exposure empirics: aggregation and reports.")
 
     @group.command("report")
@@ -111,16 +111,3 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"within industries, 2017, {source}, weighted: slope {st.slope:.3f} (CR1 se {st.se:.3f}, {st.n} cells, "
                    f"{st.clusters} sections, df {st.df}; p_wild {st.p_boot:.3g}, p_perm {st.p_perm:.3g}): {st.verdict()}")
         typer.echo(f"wrote {len(files)} files to {out}")
-
-    @group.command("bench-aggregation")
-    def bench(
-        rows: int = typer.Option(10_000_000, "--rows", help="Task-level labels to aggregate."),
-        seed: int = typer.Option(0, "--seed"),
-        naive: bool = typer.Option(True, "--naive/--no-naive", help="Also time a naive groupby loop."),
-    ) -> None:
-        """Time aggregating task-level labels to every OCD level, against a naive groupby loop."""
-        from .benchmark import run_benchmark
-
-        res = run_benchmark(rows, seed=seed, naive=naive)
-        for k, v in res.items():
-            typer.echo(f"{k}: {v}")

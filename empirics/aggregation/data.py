@@ -1,13 +1,12 @@
 """Loaders for the bundled tables (``empirics/aggregation/data/``) and the shared reference data.
 
-Bundled (see ``data/SOURCES.md``): the paper's Tables 2-5, the OCD 2022 hierarchy with Chinese
-names, English names of the large categories, the GB/T 4754-2017 section crosswalk to the paper's
-15 industries, and NBS wages by industry section. Larger US files (GPTs-are-GPTs, BLS OEWS) are
+Bundled (see ``data/SOURCES.md``): the paper's Tables 2-5, English names of the OCD 2022 large
+categories, the GB/T 4754-2017 section crosswalk to the paper's 15 industries, and NBS wages by
+industry section. The OCD 2022 hierarchy comes from :mod:`empirics.ocd`. Larger US files (GPTs-are-GPTs, BLS OEWS) are
 read from the shared data folder, found by :func:`shared_data_dir`.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,7 +35,6 @@ TABLE2 = "table2_medium_scores.csv"
 TABLE3 = "table3_industries.csv"
 TABLE4 = "table4_occupation_shares_pct.csv"
 TABLE5 = "table5_consistency.csv"
-HIERARCHY = "ocd2022_hierarchy.csv"
 LARGE_EN = "large_categories_en.csv"
 CROSSWALK = "industry_sections_crosswalk.csv"
 NBS_WAGES = "nbs_avg_annual_wage_by_industry_2021_2022.csv"
@@ -98,8 +96,10 @@ def load_table5() -> pd.DataFrame:
 
 def load_ocd_hierarchy() -> pd.DataFrame:
     """The OCD 2022 hierarchy: ``level, code, parent, name_zh`` (8 large, 79 medium, 450 small,
-    1,632 fine rows)."""
-    return _read(HIERARCHY, dtype=str, keep_default_na=False)
+    1,632 fine rows), built by :func:`empirics.ocd.hierarchy_frame` from the bundled OCD 2022 tables."""
+    from empirics.ocd import hierarchy_frame
+
+    return hierarchy_frame()
 
 
 def ocd_codes(level: str = "fine") -> list[str]:
@@ -134,16 +134,6 @@ def shared_data_dir(required: bool = True) -> Path | None:
     repository checkout. Raises :class:`DataNotFoundError` (or returns ``None`` when not
     ``required``) if none exists.
     """
-    env = os.environ.get("LLM_LABOR_SHARED_DATA")
-    candidates = [Path(env)] if env else []
-    root = Path(__file__).resolve().parents[2]
-    candidates += [root.parent / "shared" / "data", root / "shared" / "data"]
-    for c in candidates:
-        if c.is_dir():
-            return c
-    if required:
-        raise DataNotFoundError(
-            "shared reference data not found: set LLM_LABOR_SHARED_DATA or place shared/data next to the "
-            f"checkout (looked in {[str(c) for c in candidates]})"
-        )
-    return None
+    from llm_labor.common.data import shared_data_dir as lookup
+
+    return lookup(required, error=DataNotFoundError)

@@ -5,8 +5,10 @@ bad input also derive from :class:`ValueError` so that callers catching that kee
 """
 from __future__ import annotations
 
+from llm_labor.common.errors import LLMLaborError
 
-class AggregationError(Exception):
+
+class AggregationError(LLMLaborError):
     """Base class of every error raised by this subpackage."""
 
 

@@ -1,50 +1,36 @@
-"""Provenance records attached to every output: package version, inputs (with SHA-256), parameters."""
+"""Provenance records attached to every output: the record of :mod:`llm_labor.common.provenance`
+(package version, git commit, inputs with SHA-256, parameters) as a dataclass."""
 from __future__ import annotations
 
-import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
-
-def package_version() -> str:
-    """Installed version of the ``llm-labor`` distribution (``"unknown"`` when not installed)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("llm-labor")
-    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
-        return "unknown"
-
-
-def sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+from llm_labor.common.provenance import package_version, record, sha256  # noqa: F401  (sha256: re-exported)
 
 
 @dataclass(frozen=True)
 class Provenance:
-    """Where an output came from."""
+    """Where an output came from; :meth:`to_dict` is the full record."""
 
     command: str
     parameters: dict = field(default_factory=dict)
     inputs: dict = field(default_factory=dict)
     package: str = "llm-labor"
     version: str = field(default_factory=package_version)
+    record: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def build(cls, command: str, parameters: dict, input_paths: dict[str, str | Path]) -> Provenance:
-        inputs = {}
-        for name, p in input_paths.items():
-            p = Path(p)
-            inputs[name] = {"path": str(p), "sha256": sha256(p)} if p.is_file() else {"path": str(p), "sha256": None}
-        return cls(command=command, parameters=dict(parameters), inputs=inputs)
+        rec = record(command, parameters=parameters, inputs=input_paths)
+        return cls(command=command, parameters=rec["parameters"], inputs=rec["inputs"], package=rec["package"],
+                   version=rec["package_version"], record=rec)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        if self.record:
+            return dict(self.record)
+        return {"package": self.package, "package_version": self.version, "command": self.command,
+                "parameters": dict(self.parameters), "inputs": dict(self.inputs)}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True, default=str)

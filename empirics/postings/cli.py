@@ -5,6 +5,12 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
+from rich.progress import Progress
+
+from llm_labor.common.cli import command_group
+from llm_labor.common.errors import LLMLaborError
+
+from .errors import ConfigError, DataNotFoundError, InputError, PostingsError
 
 GROUP = "postings"
 
@@ -31,8 +37,6 @@ def title_report_lines(tm: dict | None) -> list[str]:
 
 def register(app: typer.Typer) -> None:
     """Add the ``postings`` group to the root ``llm-labor`` app."""
-    from simulator.cli import command_group
-
     group = command_group(app, GROUP, "Job postings: synthetic data, processing, title matching, relations to exposure.")
 
     @group.command("synth")
@@ -46,9 +50,6 @@ def register(app: typer.Typer) -> None:
         junk_share: float = typer.Option(0.01, "--junk-share", help="Share of rows with one defect."),
     ) -> None:
         """Generate synthetic postings with known truth (see docs/postings.md for the process)."""
-        from rich.progress import Progress
-
-        from .errors import PostingsError
         from .synth import SynthConfig, generate
 
         cfg = SynthConfig(rows=rows, seed=seed, chunk_rows=chunk_rows, missing_code_share=missing_code_share,
@@ -78,7 +79,6 @@ def register(app: typer.Typer) -> None:
                                                         help="Confidence threshold of title matches (default 0.3; see docs/postings.md)."),
     ) -> None:
         """Validate (with quarantine), match titles, deduplicate and aggregate postings."""
-        from .errors import PostingsError
         from .process import ProcessConfig, process
 
         cfg = ProcessConfig(window_days=window_days, match_titles=not no_match, memory_limit=memory_limit, threads=threads, medians=medians,
@@ -116,7 +116,6 @@ def register(app: typer.Typer) -> None:
         min_postings: int = typer.Option(1, "--min-postings", help="Leave out occupations with fewer postings."),
     ) -> None:
         """Regress wages, premiums, vacancy shares and their growth on exposure; write plots and moments.json."""
-        from .errors import ConfigError, PostingsError
         from .relate import run_china_industries, run_relate, run_us
 
         try:
@@ -131,14 +130,8 @@ def register(app: typer.Typer) -> None:
                                  min_postings=min_postings)
             else:
                 raise ConfigError(f"relate: unknown --source {source!r}; use postings, us or china-industries")
-        except PostingsError as e:
+        except LLMLaborError as e:  # also errors of empirics.aggregation on the real-data paths
             _fail(e)
-        except Exception as e:  # errors of the aggregation subpackage on the real-data paths
-            from empirics.aggregation.errors import AggregationError
-
-            if isinstance(e, AggregationError):
-                _fail(e)
-            raise
         for name, fs in doc["moments"].items():
             for k, f in fs.items():
                 typer.echo(f"{name} ({k}): slope {f['slope']:.4g} (se {f['se']:.3g}, CI {f['ci_low']:.4g} to {f['ci_high']:.4g}, n {f['n']})")
@@ -156,9 +149,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Match job titles to OCD 2022 codes at the finest level the matcher trusts."""
         import pandas as pd
-        from rich.progress import Progress
 
-        from .errors import DataNotFoundError, InputError, PostingsError
         from .titles import default_matcher
 
         try:

@@ -5,8 +5,10 @@ derive from :class:`ValueError`; missing files also derive from :class:`FileNotF
 """
 from __future__ import annotations
 
+from llm_labor.common.errors import LLMLaborError
 
-class PostingsError(Exception):
+
+class PostingsError(LLMLaborError):
     """Base class of every error raised by this subpackage."""
 
 

@@ -2,16 +2,21 @@
 matching, 30-day deduplication and per-occupation aggregation at every OCD level and period.
 
 The work runs out of core in an on-disk DuckDB database inside the output folder, under a memory
-limit (``ProcessConfig.memory_limit``), and the database is removed at the end. Steps:
+limit (``ProcessConfig.memory_limit``), and the database is removed at the end. :func:`process` runs
+these stages, each a function with a typed result (:class:`RunSetup`, :class:`StagedInput`,
+:class:`TitleStage`, :class:`CheckedRows`, :class:`Scanned`, :class:`Quarantine`, :class:`LevelTables`):
 
-1. **Read** the input files (``union_by_name``; absent schema columns read as missing).
+1. **Read** the input files (``union_by_name``; absent schema columns read as missing): :func:`read_input`,
+   over :mod:`.ingest`.
 2. **Match titles** of valid rows without an occupation code: the distinct titles go through
-   :class:`empirics.postings.titles.TitleMatcher` once; the best fine occupation is used.
+   :class:`empirics.postings.titles.TitleMatcher` once; the best fine occupation is used
+   (:func:`match_titles`); then the rows are checked (:func:`check_rows`).
 3. **One pass over the input** (:func:`_scan`): DuckDB reads and validates every row once. The
    valid rows are sorted for dedup and streamed out in Arrow batches; the failing rows, with all
    their columns and ``source_file``, come last and are written to ``quarantine.parquet`` with
    ``reason`` (the first failing rule of :data:`schema.REASONS`) and ``reasons`` (all failing
-   rules, ``;``-joined), worked out on those rows alone.
+   rules, ``;``-joined), worked out on those rows alone (:func:`write_quarantine`), and the rows are
+   balanced: rows in = rows kept + rows quarantined (:func:`check_balance`).
 4. **Deduplicate** (in the same pass): rows of one firm and occupation sorted by date (then
    ``posting_id``); a row within ``window_days`` days of the previous one is a duplicate. Rows
    without a firm are never duplicates. The first row of each run (the *head*) is kept with its
@@ -24,7 +29,9 @@ limit (``ProcessConfig.memory_limit``), and the database is removed at the end. 
    one bound given, times the unit factor), the experience premium (within-group OLS slope of log
    wage on required years with its classical standard error), and the education mix (shares of
    heads). Medians are exact order statistics (:func:`grouped_medians` in memory, or DuckDB's
-   median for inputs too large for that).
+   median for inputs too large for that): :func:`aggregate_levels`, over :mod:`.levels`.
+6. **Write** the tables and ``report.json`` with provenance (:func:`write_table`, :func:`make_report`,
+   :func:`write_report`).
 """
 from __future__ import annotations
 
@@ -32,28 +39,48 @@ import json
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
 from .errors import ConfigError, InputError
-from .schema import COLUMNS, EDUCATION, EDUCATION_ALIASES, EDUCATION_MISSING, EDUCATION_OTHER, UNIT_ALIASES, UNIT_TO_MONTH
+from .ingest import (  # noqa: F401  (_with_pid_dups: re-exported for the tests)
+    ENCODINGS,
+    INGEST_REASONS,
+    _connect,
+    _norm_encoding,
+    _parsed_sql,
+    _source_sql,
+    _Sql,
+    _sql_str,
+    _with_pid_dups,
+)
+from .levels import (  # noqa: F401  (LEVEL_CHARS, aggregate_cells, grouped_medians: re-exported for the tests)
+    LEVEL_CHARS,
+    Y0,
+    _level_tables,
+    _medians_from_keys,
+    _with_medians,
+    aggregate_cells,
+    grouped_medians,
+    share_growth,
+)
+from .matching import _title_matches, _title_stats, _unmatched_table, _with_min_score
+from .schema import COLUMNS, EDU_KEYS
 
 if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
     import pandas as pd
 
     from .schema import ValidationRules
     from .titles import TitleMatcher
 
-LEVEL_CHARS = {"large": 1, "medium": 4, "small": 7, "fine": 10}
 DEFAULT_PERIODS: tuple[tuple[str, int, int], ...] = (
     ("2017", 2017, 2017), ("2018", 2018, 2018), ("2019", 2019, 2019), ("2020", 2020, 2020),
     ("2021", 2021, 2021), ("2022", 2022, 2022),
     ("2017-2019", 2017, 2019), ("2020-2022", 2020, 2022), ("2017-2022", 2017, 2022),
 )
-Y0 = 9.0
-"""Offset subtracted from log wages before sums of squares are formed (numerical stability)."""
-EDU_KEYS = (*EDUCATION, EDUCATION_OTHER, EDUCATION_MISSING)
 
 
 @dataclass(frozen=True)
@@ -99,23 +126,6 @@ class ProcessConfig:
             raise ConfigError(f"process: min_title_score must be >= 0, got {self.min_title_score}")
 
 
-ENCODINGS = ("utf-8", "gbk", "gb18030")
-"""Encodings accepted for CSV input."""
-
-INGEST_REASONS = ("line_too_long", "invalid_encoding", "malformed_row")
-"""Quarantine reasons of CSV lines that cannot be read as a row (before validation): longer than
-``max_line_bytes``, bytes that are not valid in the encoding, or a line that does not parse as a
-row of the header's columns (too many or too few fields, a stray quote). Listed before
-:data:`schema.REASONS` in ``quarantine_by_reason``."""
-
-_REJECT_REASON = {"LINE SIZE OVER MAXIMUM": "line_too_long", "INVALID ENCODING": "invalid_encoding"}
-
-
-def _norm_encoding(enc: str) -> str:
-    e = str(enc).strip().lower().replace("_", "-")
-    return {"utf8": "utf-8", "utf-8-sig": "utf-8", "gb2312": "gbk", "cp936": "gbk"}.get(e, e)
-
-
 @dataclass
 class ProcessResult:
     out_dir: Path
@@ -125,249 +135,360 @@ class ProcessResult:
     files: dict[str, Path] = field(default_factory=dict)
 
 
-def _sql_str(s: str) -> str:
-    return "'" + str(s).replace("'", "''") + "'"
-
-
-def _connect(db_path: Path, cfg: ProcessConfig):
-    import duckdb
-
-    con = duckdb.connect(str(db_path))
-    con.execute(f"SET memory_limit = {_sql_str(cfg.memory_limit)}")
-    con.execute(f"SET temp_directory = {_sql_str(str(db_path.parent / 'duckdb_tmp'))}")
-    con.execute("SET preserve_insertion_order = false")
-    con.execute(f"SET enable_progress_bar = {'true' if cfg.progress_bar else 'false'}")
-    if cfg.threads:
-        con.execute(f"SET threads = {int(cfg.threads)}")
-    return con
-
-
-def _source_sql(con, files: list[Path], fmt: str, cfg: ProcessConfig, work: Path):
-    """SELECT over the input with every schema column present (absent ones as NULL) plus
-    ``source_file``, the column types, and the CSV lines that could not be read as rows (see
-    :func:`_stage_csv`; empty for Parquet)."""
-    import pandas as pd
-
-    from .schema import check_columns
-
-    if fmt == "csv":
-        return _stage_csv(con, files, cfg, work)
-    if _norm_encoding(cfg.encoding) != "utf-8":
-        raise ConfigError(f"process: --encoding {cfg.encoding} applies to CSV input only (Parquet text is UTF-8)")
-    flist = "[" + ", ".join(_sql_str(str(f)) for f in files) + "]"
-    reader = f"read_parquet({flist}, union_by_name = true, filename = true)"
-    present = {}
-    for f in files:
-        cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({_sql_str(str(f))})").fetchall()]
-        present[str(f)] = cols
-    check_columns(present)
-    types = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()}
-    sel = []
-    for c in COLUMNS:
-        sel.append(f'"{c}"' if c in types else f"CAST(NULL AS VARCHAR) AS \"{c}\"")
-    sel.append("filename AS source_file")
-    return f"SELECT {', '.join(sel)} FROM {reader}", {c: types.get(c, "VARCHAR") for c in COLUMNS}, pd.DataFrame(columns=_REJECT_COLS)
-
-
-_REJECT_COLS = ["source_file", "source_line", "byte_offset", "reason", "reasons", "raw_line", "detail"]
-
-
-def _escape_bytes(err: UnicodeDecodeError):
-    """Decoding error handler: ASCII bytes stay themselves, others become lone surrogates, which
-    encode back to the same bytes (``surrogateescape``), so a bad byte survives transcoding as an
-    invalid UTF-8 byte on its own line and DuckDB rejects that line alone."""
-    bad = err.object[err.start:err.end]
-    return "".join(chr(b) if b < 128 else chr(0xDC00 + b) for b in bad), err.end
-
-
-def _header(path: Path, enc: str, max_bytes: int) -> tuple[list[str], str]:
-    """Column names of a CSV file's header line and its line ending (``\\n`` or ``\\r\\n``)."""
-    import csv
-    import io
-
-    with open(path, "rb") as fh:
-        line = fh.readline(max_bytes + 1)
-    if len(line) > max_bytes:
-        raise InputError(f"{path}: line 1 (the header) is longer than {max_bytes:,} bytes")
-    crlf = line.endswith(b"\r\n")
-    try:
-        text = line.decode("utf-8-sig" if enc == "utf-8" else enc)
-    except UnicodeDecodeError as e:
-        hint = "; try --encoding gbk or gb18030" if enc == "utf-8" else ""
-        raise InputError(f"{path}: line 1 (the header), byte {e.start}: not valid {enc}{hint}") from e
-    names = next(csv.reader(io.StringIO(text.rstrip("\r\n"))), [])
-    if not names or any(not n.strip() for n in names):
-        raise InputError(f"{path}: line 1 (the header) has an empty column name: {names}")
-    return names, ("\\r\\n" if crlf else "\\n")
-
-
-def _transcode(src: Path, dst: Path, enc: str) -> None:
-    """``src`` from ``enc`` to UTF-8, streamed; undecodable bytes pass through unchanged (see
-    :func:`_escape_bytes`), so their lines are quarantined as ``invalid_encoding``."""
-    import codecs
-
-    codecs.register_error("postings_escape", _escape_bytes)
-    dec = codecs.getincrementaldecoder(enc)(errors="postings_escape")
-    with open(src, "rb") as fi, open(dst, "wb") as fo:
-        while True:
-            chunk = fi.read(1 << 24)
-            text = dec.decode(chunk, final=not chunk)
-            fo.write(text.encode("utf-8", errors="surrogateescape"))
-            if not chunk:
-                break
-
-
-def _stage_csv(con, files: list[Path], cfg: ProcessConfig, work: Path):
-    """Read the CSV files once into the table ``csv_input`` (all columns as text), line errors
-    aside: DuckDB's ``store_rejects`` keeps each line that cannot be read (too long, bad bytes,
-    wrong number of fields) out of the table and records it, so one bad line costs that line only.
-    Every later step reads the table, so the rows and the rejects come from this one scan.
-
-    Files in another encoding are transcoded to UTF-8 in ``work`` first. The header is read here
-    (so DuckDB's sniffer, which a very long line can stop, is not used). Returns the SELECT over
-    the table, the column types and the rejected lines (one row per line, columns
-    :data:`_REJECT_COLS`).
-    """
-    import pandas as pd
-
-    from .schema import check_columns
-
-    enc = _norm_encoding(cfg.encoding)
-    heads = {}
-    for f in files:
-        heads[f] = _header(f, enc, cfg.max_line_bytes)
-    check_columns({str(f): h[0] for f, h in heads.items()})
-    allcols: list[str] = []
-    for names, _ in heads.values():
-        allcols += [n for n in names if n not in allcols]
-    con.execute("CREATE TABLE csv_input (" + ", ".join(f'"{c}" VARCHAR' for c in allcols) + ", source_file VARCHAR)")
-    for i, f in enumerate(files):
-        names, nl = heads[f]
-        path = f
-        if enc != "utf-8":
-            path = work / f"transcoded_{i:05d}.csv"
-            _transcode(f, path, enc)
-        colspec = "{" + ", ".join(f"{_sql_str(c)}: 'VARCHAR'" for c in names) + "}"
-        con.execute(f"""INSERT INTO csv_input BY NAME
-            SELECT *, {_sql_str(str(f))} AS source_file FROM read_csv({_sql_str(str(path))}, columns = {colspec}, auto_detect = false,
-                header = true, delim = ',', quote = '"', escape = '"', new_line = '{nl}', max_line_size = {int(cfg.max_line_bytes)},
-                store_rejects = true)""")
-    paths = {str(work / f"transcoded_{i:05d}.csv") if enc != "utf-8" else str(f): str(f) for i, f in enumerate(files)}
-    rej = con.execute("""SELECT s.file_path, e.line, min(e.line_byte_position) AS lb, min(e.byte_position) AS bp,
-                                list(DISTINCT e.error_type ORDER BY e.error_type) AS types, first(e.csv_line ORDER BY e.byte_position) AS raw,
-                                first(e.error_message ORDER BY e.byte_position) AS msg, first(e.column_name ORDER BY e.byte_position) AS col
-                         FROM reject_errors e JOIN reject_scans s USING (scan_id, file_id) GROUP BY ALL ORDER BY 1, 2""").fetchall()
-    rows = []
-    for path, line, lb, bp, etypes, raw, msg, col in rej:
-        reasons = sorted({_REJECT_REASON.get(t, "malformed_row") for t in etypes}, key=INGEST_REASONS.index)
-        # DuckDB's positions count from 1 and point at the start of the field in error; the offset
-        # reported is from 0 (bytes before it in the file), of the original file for UTF-8 input
-        off = int(bp) - 1 if enc == "utf-8" and bp is not None else None
-        where = f"line {line}" + (f", column {col}" if col else "") + (f", byte {off}" if off is not None else "")
-        rows.append({"source_file": paths.get(path, path), "source_line": int(line), "byte_offset": off,
-                     "reason": reasons[0], "reasons": ";".join(reasons), "raw_line": raw,
-                     "detail": f"{paths.get(path, path)}: {where}: {msg.splitlines()[0] if msg else ''}"})
-    types = {c: "VARCHAR" for c in allcols}
-    sel = [f'"{c}"' if c in types else f"CAST(NULL AS VARCHAR) AS \"{c}\"" for c in COLUMNS]
-    return (f"SELECT {', '.join(sel)}, source_file FROM csv_input", {c: "VARCHAR" for c in COLUMNS},
-            pd.DataFrame(rows, columns=_REJECT_COLS))
+# ---- the stages of :func:`process`, each with a typed result
 
 
 @dataclass(frozen=True)
-class _Sql:
-    """SQL pieces of validation over the ``parsed`` columns (see :func:`_parsed_sql`)."""
+class RunSetup:
+    """Stage 0: the input files, the output folder with its scratch folder, and the configuration recorded."""
 
-    parsed: str
-    """Column expressions ``_date, _code, _rec, _wmin, _wmax, _fac, _x, _edu`` over the input columns."""
-    conds: list[tuple[str, str]]
-    """(reason, condition) in the order of :data:`schema.REASONS`; a NULL condition counts as false."""
-    valid: list[str]
-    """One never-NULL predicate per reason, true exactly when its condition is false or NULL."""
-    monthly: str
-    """Monthly wage expression (NULL without a wage)."""
+    files: tuple[Path, ...]
+    fmt: str
+    """``csv`` or ``parquet``."""
+    out: Path
+    work: Path
+    """Scratch folder inside ``out`` (the DuckDB database, staged files); removed at the end."""
+    config: dict
+    """``ProcessConfig`` and the validation rules (without the known codes), as recorded in the report."""
 
 
-def _parsed_sql(types: dict[str, str], rules: ValidationRules) -> _Sql:
-    """Column expressions of the parsed fields, the ordered (reason, condition) list and the validity test.
+@dataclass(frozen=True)
+class StagedInput:
+    """Stage 1 (read): the input as one SQL source, its validation SQL and the lines rejected on read."""
 
-    ``valid`` restates each rule positively so that the common case (a valid row) is one conjunction
-    that DuckDB evaluates with selection vectors, instead of an eleven-branch CASE per row; the CASE
-    (``conds``) is evaluated only for the rows that fail.
-    """
-    def is_text(c):
-        return types[c].upper().startswith("VARCHAR")
+    src: str
+    """SELECT over the input with every schema column and ``source_file``."""
+    types: dict[str, str]
+    """DuckDB type of each schema column."""
+    rejects: pd.DataFrame
+    """CSV lines that could not be read as rows (columns ``_REJECT_COLS``; empty for Parquet)."""
+    sql: _Sql
+    rows_read: int
+    pre_ok: str
+    """SQL test: every rule but ``unmatched_title`` and ``duplicate_posting_id`` passes."""
+    settings: dict
+    """DuckDB settings and version, for the report."""
 
-    def num(c):
-        return f"TRY_CAST(NULLIF(trim(\"{c}\"), '') AS DOUBLE)" if is_text(c) else f"CAST(\"{c}\" AS DOUBLE)"
 
-    if is_text("posting_date"):
-        d = "trim(posting_date)"
-        date = f"COALESCE(TRY_CAST({d} AS DATE), CAST(TRY_STRPTIME({d}, '%Y/%m/%d') AS DATE))"
+@dataclass(frozen=True)
+class TitleStage:
+    """Stage 2 (match titles): the distinct titles without a code, matched once, and the code numbers."""
+
+    table: pd.DataFrame
+    """``title_matches.csv`` (filled from the quarantine when matching is off, see :func:`title_tables`)."""
+    unmatched: pd.DataFrame | None
+    """``unmatched.csv`` (``None`` when matching is off)."""
+    stats: dict | None
+    codes: np.ndarray
+    """Every occupation a valid row can carry (known or matched), sorted: rows carry its index."""
+
+
+@dataclass(frozen=True)
+class CheckedRows:
+    """Stage 3 (validate): the view ``checked``, every row with its parsed fields, code number and ``_piddup``."""
+
+    checked: Callable[[str], str]
+    """The same checks as SQL over another source with the input's columns (the quarantined rows)."""
+    dup_ids: int
+    """``posting_id`` values on more than one row."""
+    dup_id_rows: int
+    """Rows carrying one of them."""
+
+
+@dataclass(frozen=True)
+class Scanned:
+    """Stage 4 (one pass: validate, deduplicate, sum): the scan's counts and cells, where its rows went."""
+
+    scan: _ScanResult
+    key_clashes: int
+    qraw: Path
+    """The failing rows as JSON text (``raw_json``), read back by :func:`write_quarantine`."""
+    year0: int
+    keep_wages: bool
+    """The heads' wages are kept in memory for the medians (else in ``wage_file``, or not at all)."""
+    wage_file: Path | None
+
+
+@dataclass(frozen=True)
+class Quarantine:
+    """Stage 5 (quarantine): ``quarantine.parquet`` and its counts."""
+
+    path: Path
+    counts: dict
+    """Rows per first failing reason."""
+    dup_quarantined: int
+    """Rows quarantined (among other reasons) as ``duplicate_posting_id``."""
+    rows_in: int
+    """Rows read plus lines rejected on read."""
+
+    @property
+    def total(self) -> int:
+        return int(sum(self.counts.values()))
+
+
+@dataclass(frozen=True)
+class LevelTables:
+    """Stage 7 (aggregate): the occupations table without medians, share growth, heads outside every period."""
+
+    occupations: pd.DataFrame
+    growth: pd.DataFrame
+    outside: int
+
+
+def setup_run(inputs, out_dir: str | Path, cfg: ProcessConfig, rules: ValidationRules) -> RunSetup:
+    """Resolve the inputs and make ``out_dir`` with an empty scratch folder."""
+    import shutil
+
+    from .schema import resolve_inputs
+
+    files, fmt = resolve_inputs(inputs)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    work = out / "_work"
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir()
+    config = {**asdict(cfg), "rules": {k: v for k, v in asdict(rules).items() if k != "known_codes"}}
+    return RunSetup(tuple(files), fmt, out, work, config)
+
+
+def read_input(con, run: RunSetup, cfg: ProcessConfig, rules: ValidationRules) -> StagedInput:
+    """Register the known codes, read (or stage) the input and define the view ``parsed``."""
+    import duckdb
+    import pandas as pd
+
+    settings = dict(con.execute(
+        "SELECT name, value FROM duckdb_settings() WHERE name IN ('threads', 'memory_limit', 'preserve_insertion_order')").fetchall())
+    settings["version"] = duckdb.__version__
+    con.register("_known_df", pd.DataFrame({"code": list(rules.known_codes)}, dtype=object))
+    con.execute("CREATE TEMP TABLE known_codes AS SELECT CAST(code AS VARCHAR) AS code FROM _known_df")
+    src, types, rejects = _source_sql(con, list(run.files), run.fmt, cfg, run.work)
+    q = _parsed_sql(types, rules)
+    # `_known`: the code is one of the known codes (here by a semi-join; below by the code table)
+    con.execute(f"CREATE TEMP VIEW parsed AS SELECT *, _code IN (SELECT code FROM known_codes) AS _known FROM (SELECT *, {q.parsed} FROM ({src}))")
+    rows_read = con.execute(f"SELECT count(*) FROM ({src})").fetchall()[0][0]
+    # COALESCE keeps these tests above the scan, so only the rows without a code are tested
+    pre_ok = " AND ".join(f"NOT COALESCE(({c}), FALSE)" for r, c in q.conds if r not in ("unmatched_title", "duplicate_posting_id"))
+    return StagedInput(src, types, rejects, q, rows_read, pre_ok, settings)
+
+
+def match_titles(con, staged: StagedInput, cfg: ProcessConfig, rules: ValidationRules, matcher: TitleMatcher | None,
+                 say: Callable[[str], None]) -> TitleStage:
+    """Match the distinct titles of the rows without a code (when ``cfg.match_titles``) and number the
+    codes; defines the tables ``codes`` and ``title_map``."""
+    import numpy as np
+    import pandas as pd
+
+    unmatched = None
+    if cfg.match_titles:
+        tcount = con.execute(f"SELECT title, count(*) AS n FROM parsed WHERE _code IS NULL AND {staged.pre_ok} GROUP BY title ORDER BY title").fetchdf()
+        titles = tcount["title"]
+        say(f"matching {len(titles):,} distinct titles")
+        from .titles import default_matcher
+
+        m = matcher or default_matcher()
+        if cfg.min_title_score is not None:
+            m = _with_min_score(m, cfg.min_title_score)
+        res = m.match(titles.tolist()) if len(titles) else None
+        ok = None if res is None else res["matched"].to_numpy(bool)
+        tm = _title_matches(titles, None if res is None else res["fine_code"].where(ok, None).replace("", None),
+                            None if res is None else res["fine_score"], tcount["n"], res)
+        unmatched = _unmatched_table(m, tcount, res)
+        title_stats = _title_stats(tcount, res, m.weights.score_threshold)
+    else:  # no title is matched: they are listed later, from the rows quarantined as unmatched
+        tm = _title_matches(pd.Series([], dtype=object), None, None)
+        title_stats = None
+    # every occupation a valid row can carry (a known code or a matched one), numbered in sorted
+    # order: dedup and aggregation carry this integer instead of the code's text
+    codes = np.array(sorted(set(rules.known_codes) | set(tm["matched_code"].dropna())), dtype=object)
+    known = set(rules.known_codes)
+    con.register("_codes_df", pd.DataFrame({"code": codes, "ci": np.arange(len(codes), dtype=np.int32),
+                                            "known": np.array([c in known for c in codes], dtype=bool)}))
+    con.execute("CREATE TEMP TABLE codes AS SELECT CAST(code AS VARCHAR) AS code, CAST(ci AS INTEGER) AS ci, known FROM _codes_df")
+    con.register("_tm_df", tm[tm["matched_code"].notna()])
+    con.execute("""CREATE TEMP TABLE title_map AS SELECT CAST(t.title AS VARCHAR) AS _mtitle, CAST(t.matched_code AS VARCHAR) AS matched_code, c.ci AS matched_ci
+                   FROM _tm_df t JOIN codes c ON c.code = t.matched_code""")
+    return TitleStage(tm, unmatched, title_stats, codes)
+
+
+def check_rows(con, staged: StagedInput, titles: TitleStage) -> CheckedRows:
+    """Define the view ``checked``: the parsed rows with the known-code test, the code number (known or
+    matched) and ``_piddup`` (see :func:`_with_pid_dups`)."""
+    q = staged.sql
+    # one join with the code table gives both the known-code test and the code number; the
+    # title join is left out when no title was matched (then no row gets a code from it)
+    if titles.table["matched_code"].notna().any():
+        match_cols, title_join = "m.matched_code AS _matched, COALESCE(k.ci, m.matched_ci) AS _ci", \
+            "LEFT JOIN title_map m ON p._code IS NULL AND p.title = m._mtitle"
     else:
-        date = "TRY_CAST(posting_date AS DATE)"
-    # units and education through MAP literals: one lookup per row, where a CASE of IN lists
-    # lower-cases and trims the value once per branch
-    fac_map = "MAP {" + ", ".join(f"{_sql_str(k)}: {_sql_str(repr(UNIT_TO_MONTH[v]))}::DOUBLE" for k, v in UNIT_ALIASES.items()) + "}"
-    factor = f"{fac_map}[lower(trim(wage_unit))]"
-    edu_idx = {k: i for i, k in enumerate(EDU_KEYS)}
-    # education as its index in EDU_KEYS (UTINYINT): a one-byte payload through the dedup sort
-    edu_keys = {k.lower(): v for k, v in EDUCATION_ALIASES.items()}
-    edu_map = "MAP {" + ", ".join(f"{_sql_str(k)}: {edu_idx[v]}" for k, v in edu_keys.items()) + "}"
-    edu = (f"CAST(COALESCE({edu_map}[lower(trim(education))], CASE WHEN education IS NULL OR trim(education) = '' "
-           f"THEN {edu_idx[EDUCATION_MISSING]} ELSE {edu_idx[EDUCATION_OTHER]} END) AS UTINYINT)")
-    parsed = [
-        f"{date} AS _date",
-        "NULLIF(trim(occupation_code), '') AS _code",
-        f"{num('n_recruits')} AS _rec",
-        f"{num('wage_min')} AS _wmin",
-        f"{num('wage_max')} AS _wmax",
-        f"{factor} AS _fac",
-        f"{num('experience_min_years')} AS _x",
-        f"{edu} AS _edu",
-    ]
-    text_nums = [c for c in ("n_recruits", "wage_min", "wage_max", "experience_min_years") if is_text(c)]
-    non_numeric = " OR ".join(f"(\"{c}\" IS NOT NULL AND trim(\"{c}\") <> '' AND TRY_CAST(trim(\"{c}\") AS DOUBLE) IS NULL)" for c in text_nums)
-    # midpoint, or the one bound given: (a + b) / 2 is NULL when either bound is, so no CASE is needed
-    monthly = "(COALESCE((_wmin + _wmax) / 2, _wmin, _wmax) * _fac)"
-    bad_bound = "((_wmin IS NOT NULL AND (NOT isfinite(_wmin) OR _wmin <= 0)) OR (_wmax IS NOT NULL AND (NOT isfinite(_wmax) OR _wmax <= 0)))"
-    dmin, dmax = f"DATE {_sql_str(rules.date_min)}", f"DATE {_sql_str(rules.date_max)}"
-    floor_, cap = repr(float(rules.wage_floor_month)), repr(float(rules.wage_cap_month))
-    rmax, xmax = repr(float(rules.recruits_max)), repr(float(rules.experience_max))
-    conds = [
-        ("non_numeric_field", non_numeric or "FALSE"),
-        ("unparseable_date", "_date IS NULL"),
-        ("date_out_of_range", f"_date < {dmin} OR _date > {dmax}"),
-        ("empty_title", "title IS NULL OR trim(title) = ''"),
-        ("invalid_occupation_code", "_code IS NOT NULL AND NOT _known"),
-        ("unknown_unit", "(_wmin IS NOT NULL OR _wmax IS NOT NULL) AND _fac IS NULL"),
-        ("wage_min_gt_max", "_wmin IS NOT NULL AND _wmax IS NOT NULL AND _wmin > _wmax"),
-        ("impossible_wage", f"{bad_bound} OR ({monthly}) < {floor_} OR ({monthly}) > {cap}"),
-        ("invalid_recruits", f"_rec IS NOT NULL AND (NOT isfinite(_rec) OR _rec < 1 OR _rec > {rmax} OR _rec <> floor(_rec))"),
-        ("invalid_experience", f"_x IS NOT NULL AND (NOT isfinite(_x) OR _x < 0 OR _x > {xmax})"),
-        ("unmatched_title", "_code IS NULL AND _matched IS NULL"),
-        ("duplicate_posting_id", "_piddup"),
-    ]
-    # NOT COALESCE(cond, FALSE), term by term. DuckDB orders DOUBLE totally (NaN above everything),
-    # so a comparison's complement is the opposite comparison. The conjunction is never NULL: a
-    # term is NULL only where an earlier term (date or title missing) is already false.
-    ok_bound = "(_wmin IS NULL OR (isfinite(_wmin) AND _wmin > 0)) AND (_wmax IS NULL OR (isfinite(_wmax) AND _wmax > 0))"
-    valid = [
-        " AND ".join(f"(\"{c}\" IS NULL OR trim(\"{c}\") = '' OR TRY_CAST(trim(\"{c}\") AS DOUBLE) IS NOT NULL)" for c in text_nums) or "TRUE",
-        "_date IS NOT NULL",
-        f"_date >= {dmin} AND _date <= {dmax}",
-        # trim (which copies the string) only where the first character could be a space: a title that
-        # starts at '!' or above, outside U+0080-U+3FFF (where the Unicode spaces lie), is not blank
-        "title IS NOT NULL AND ((title >= '!' AND (title < '\u0080' OR title >= '\u4000')) OR trim(title) <> '')",
-        "(_code IS NULL OR _known)",
-        "((_wmin IS NULL AND _wmax IS NULL) OR _fac IS NOT NULL)",
-        "(_wmin IS NULL OR _wmax IS NULL OR _wmin <= _wmax)",
-        f"{ok_bound} AND (_wmin IS NULL AND _wmax IS NULL OR {monthly} BETWEEN {floor_} AND {cap})",
-        f"(_rec IS NULL OR (isfinite(_rec) AND _rec >= 1 AND _rec <= {rmax} AND _rec = floor(_rec)))",
-        f"(_x IS NULL OR (isfinite(_x) AND _x >= 0 AND _x <= {xmax}))",
-        "(_code IS NOT NULL OR _matched IS NOT NULL)",
-        "NOT _piddup",
-    ]
-    return _Sql(", ".join(parsed), conds, valid, monthly)
+        match_cols, title_join = "CAST(NULL AS VARCHAR) AS _matched, k.ci AS _ci", ""
+
+    def checked(source: str) -> str:
+        return (f"SELECT p.*, COALESCE(k.known, FALSE) AS _known, {match_cols} "
+                f"FROM (SELECT *, {q.parsed} FROM ({source})) p LEFT JOIN codes k ON k.code = p._code {title_join}")
+
+    # duplicate posting_ids: of the rows sharing an id one is kept, the others fail the rule
+    # duplicate_posting_id (`_piddup`)
+    con.execute(f"CREATE TEMP TABLE dup_ids AS SELECT posting_id AS _did, count(*) AS n FROM ({staged.src}) WHERE posting_id IS NOT NULL GROUP BY ALL HAVING count(*) > 1")
+    dup_ids, dup_id_rows = con.execute("SELECT count(*), COALESCE(sum(n), 0) FROM dup_ids").fetchall()[0]
+    con.execute(f"CREATE TEMP VIEW checked AS {_with_pid_dups(checked(staged.src), q, bool(dup_ids))}")
+    return CheckedRows(checked, int(dup_ids), int(dup_id_rows))
+
+
+def scan_input(con, run: RunSetup, staged: StagedInput, titles: TitleStage, cfg: ProcessConfig, rules: ValidationRules,
+               say: Callable[[str], None]) -> Scanned:
+    """The one pass (:func:`_scan`), again with the exact sort order if the dedup key clashed."""
+    say("validating, deduplicating and aggregating")
+    qraw = run.work / "quarantine_raw.parquet"
+    codes, rows_read = titles.codes, staged.rows_read
+    # medians in memory when the heads' wages fit in a quarter of the memory limit (and a cell
+    # number, (year - year0) * codes + code, in 31 bits); otherwise DuckDB's median from a file
+    year0, year1 = con.execute(f"SELECT year(DATE {_sql_str(rules.date_min)}), year(DATE {_sql_str(rules.date_max)})").fetchall()[0]
+    keep_wages = bool(cfg.medians and rows_read * _GROUPED_MEDIAN_BYTES_PER_VALUE <= 0.25 * _memory_limit_bytes(con)
+                      and (year1 - year0 + 1) * len(codes) < 2**31)
+    wage_file = None if keep_wages or not cfg.medians else run.work / "head_wages.parquet"
+    wage_rows = rows_read if keep_wages else None
+    st = _scan(con, staged.sql, cfg.window_days, codes, qraw, wage_file, exact=False, wage_rows=wage_rows, year0=year0)
+    key_clashes = st.clashes
+    if key_clashes:  # two (firm, occupation) pairs share a hash key: redo with the exact order
+        say(f"{key_clashes} dedup key clashes: sorting by firm and occupation instead")
+        st = _scan(con, staged.sql, cfg.window_days, codes, qraw, wage_file, exact=True, wage_rows=wage_rows, year0=year0)
+    return Scanned(st, int(key_clashes), qraw, year0, keep_wages, wage_file)
+
+
+def write_quarantine(con, run: RunSetup, staged: StagedInput, checked: CheckedRows, scanned: Scanned) -> Quarantine:
+    """Write ``quarantine.parquet``: the lines rejected on read, then the failing rows with their reasons.
+
+    The failing rows' values, carried as text, go back to their input types (the same values: text
+    round-trips every type exactly) and are checked again for their reasons. Working out the reasons
+    here, on these rows only, keeps them out of the sorting pass, where they cost about a tenth of
+    DuckDB's time.
+    """
+    q, types, rejects = staged.sql, staged.types, staged.rejects
+    qpath = run.out / "quarantine.parquet"
+    back = ", ".join(f'CAST(raw[{i + 1}] AS {types[c]}) AS "{c}"' for i, c in enumerate(COLUMNS))
+    qsrc = (f"SELECT {back}, raw[{len(COLUMNS) + 1}] AS source_file, CAST(raw[{len(COLUMNS) + 2}] AS BOOLEAN) AS _piddup "
+            f"FROM (SELECT from_json(raw_json, '[\"VARCHAR\"]') AS raw FROM read_parquet({_sql_str(str(scanned.qraw))}))")
+    reason = "CASE " + " ".join(f"WHEN COALESCE(({c}), FALSE) THEN '{r}'" for r, c in q.conds) + " END"
+    all_reasons = "concat_ws(';', " + ", ".join(f"CASE WHEN COALESCE(({c}), FALSE) THEN '{r}' END" for r, c in q.conds) + ")"
+    cols = ", ".join(f'"{c}"' for c in COLUMNS)
+    # lines that could not be read as rows (CSV only) come first, with all columns missing
+    con.register("_rejects_df", rejects.astype({"source_line": "Int64", "byte_offset": "Int64"}).astype(
+        {c: object for c in ("source_file", "reason", "reasons", "raw_line", "detail")}))
+    rej_cols = ", ".join(f'CAST(NULL AS {types[c]}) AS "{c}"' for c in COLUMNS)
+    con.execute(f"""COPY (SELECT {rej_cols}, CAST(source_file AS VARCHAR) AS source_file, CAST(reason AS VARCHAR) AS reason,
+                           CAST(reasons AS VARCHAR) AS reasons, CAST(source_line AS BIGINT) AS source_line,
+                           CAST(byte_offset AS BIGINT) AS byte_offset, CAST(raw_line AS VARCHAR) AS raw_line, CAST(detail AS VARCHAR) AS detail
+                    FROM _rejects_df
+                    UNION ALL
+                    SELECT {cols}, source_file, {reason} AS reason, {all_reasons} AS reasons, CAST(NULL AS BIGINT), CAST(NULL AS BIGINT),
+                           CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR) FROM ({checked.checked(qsrc)}))
+                    TO {_sql_str(str(qpath))} (FORMAT parquet, COMPRESSION zstd)""")
+    qcounts = dict(con.execute(f"SELECT reason, count(*) FROM read_parquet({_sql_str(str(qpath))}) GROUP BY reason").fetchall())
+    dup_quarantined = con.execute(f"SELECT count(*) FROM read_parquet({_sql_str(str(qpath))}) "
+                                  "WHERE list_contains(string_split(reasons, ';'), 'duplicate_posting_id')").fetchall()[0][0]
+    if None in qcounts:  # the validity test and the rules disagree: a bug, never silently passed
+        raise RuntimeError(f"postings process: {qcounts[None]} quarantined rows have no reason")
+    return Quarantine(qpath, qcounts, int(dup_quarantined), int(staged.rows_read) + len(rejects))
+
+
+def check_balance(run: RunSetup, staged: StagedInput, checked: CheckedRows, scanned: Scanned, quarantine: Quarantine) -> None:
+    """Stage 6: rows in = rows kept + rows quarantined; every row of a repeated id but one quarantined."""
+    _check_balance(list(run.files), quarantine.rows_in, int(staged.rows_read), len(staged.rejects), int(scanned.scan.valid),
+                   quarantine.total, checked.dup_id_rows - checked.dup_ids, quarantine.dup_quarantined)
+
+
+def title_tables(con, run: RunSetup, titles: TitleStage, quarantine: Quarantine, cfg: ProcessConfig) -> pd.DataFrame:
+    """Write ``title_matches.csv`` (and ``unmatched.csv``); returns the title table written.
+
+    With matching off, the titles listed are exactly those of the rows whose only failing rule is
+    ``unmatched_title`` (the last rule)."""
+    tm = titles.table
+    if not cfg.match_titles:
+        tm = _title_matches(con.execute(f"SELECT DISTINCT title FROM read_parquet({_sql_str(str(quarantine.path))}) "
+                                        "WHERE reason = 'unmatched_title' ORDER BY title").fetchdf()["title"], None, None)
+    _write_csv(tm, run.out / "title_matches.csv")
+    if titles.unmatched is not None:
+        _write_csv(titles.unmatched, run.out / "unmatched.csv")
+    return tm
+
+
+def aggregate_levels(scanned: Scanned, cfg: ProcessConfig) -> LevelTables:
+    """Stage 7: the cells to every level and period, and the growth of vacancy shares."""
+    occ, outside = _level_tables(scanned.scan.cells, cfg)
+    return LevelTables(occ, share_growth(occ, *cfg.growth), outside)
+
+
+def write_table(df: pd.DataFrame, out: Path, name: str) -> None:
+    """``name.parquet`` and ``name.csv`` in ``out``."""
+    df.to_parquet(out / f"{name}.parquet", index=False)
+    _write_csv(df, out / f"{name}.csv")
+
+
+def make_report(run: RunSetup, staged: StagedInput, titles: TitleStage, title_table: pd.DataFrame, checked: CheckedRows,
+                 scanned: Scanned, quarantine: Quarantine, levels: LevelTables, timings: dict, provenance: dict) -> dict:
+    """The contents of ``report.json``: counts, the balance, title matching, timings and provenance."""
+    st, qcounts = scanned.scan, quarantine.counts
+    rows_in, rows_read = quarantine.rows_in, int(staged.rows_read)
+    valid_rows, quarantined = int(st.valid), quarantine.total
+    dup_ids, dup_id_rows = checked.dup_ids, checked.dup_id_rows
+    duplicates = int(st.valid - st.heads)
+    return {
+        "rows_in": rows_in,
+        "rows_read": rows_read,
+        "rows_rejected_on_read": len(staged.rejects),
+        "quarantined": quarantined,
+        "quarantine_by_reason": {r: int(qcounts.get(r, 0)) for r in (*INGEST_REASONS, *(r for r, _ in staged.sql.conds))},
+        "valid_rows": valid_rows,
+        "balance": {"rows_in": rows_in, "rows_kept": valid_rows, "rows_quarantined": quarantined,
+                    "ok": rows_in == valid_rows + quarantined},
+        "duplicate_posting_ids": {"ids": dup_ids, "rows": dup_id_rows, "rows_quarantined": dup_id_rows - dup_ids,
+                                  "rule": "of the rows sharing a posting_id, the first in the order (rows passing every other rule "
+                                          "first, then date, code, matched code, firm, title, city, description, wage_unit, education, "
+                                          "n_recruits, wage_min, wage_max, experience_min_years; missing values last) is kept, the "
+                                          "others are quarantined as duplicate_posting_id"},
+        "titles_matched": int(title_table["matched_code"].notna().sum()),
+        "titles_distinct_without_code": int(len(title_table)),
+        "title_matching": titles.stats,
+        "heads": int(st.heads),
+        "duplicates": duplicates,
+        "duplicate_rate": duplicates / valid_rows if valid_rows else float("nan"),
+        "rows_without_firm": int(st.no_firm),
+        "dedup_key_clashes": scanned.key_clashes,
+        "heads_outside_periods": int(levels.outside),
+        "recruits_imputed": int(st.cells["n_recruits_imputed"].sum()),
+        "timings_s": timings,
+        "duckdb": staged.settings,
+        "rows_per_second": rows_read / timings["total"] if timings["total"] > 0 else None,
+        "config": run.config,
+        "provenance": provenance,
+    }
+
+
+def write_report(run: RunSetup, report: dict, occupations: pd.DataFrame, growth: pd.DataFrame) -> ProcessResult:
+    """Write ``report.json``; the result lists every output file."""
+    out = run.out
+    files_out = {k: out / v for k, v in {"quarantine": "quarantine.parquet", "occupations": "occupations.parquet",
+                                          "growth": "growth.parquet", "report": "report.json", "title_matches": "title_matches.csv"}.items()}
+    if (out / "unmatched.csv").exists():
+        files_out["unmatched"] = out / "unmatched.csv"
+    (out / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True, default=str), encoding="utf-8")
+    return ProcessResult(out, report, occupations, growth, files_out)
+
+
+class _Clock:
+    """Seconds per stage into ``timings[name]``: ``with clock("read"): ...``."""
+
+    def __init__(self, timings: dict[str, float]):
+        self.timings = timings
+
+    @contextmanager
+    def __call__(self, name: str):
+        t = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = time.perf_counter() - t
 
 
 def process(
@@ -387,228 +508,66 @@ def process(
     """
     import shutil
 
-    import numpy as np
-    import pandas as pd
+    import duckdb
 
     from .provenance import provenance
-    from .schema import default_rules, resolve_inputs
+    from .schema import default_rules
 
     cfg = cfg or ProcessConfig()
     cfg.check()
     rules = rules or default_rules()
-    files, fmt = resolve_inputs(inputs)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    work = out / "_work"
-    if work.exists():
-        shutil.rmtree(work)
-    work.mkdir()
+    run = setup_run(inputs, out_dir, cfg, rules)
     say = progress or (lambda msg: None)
     timings: dict[str, float] = {}
+    clock = _Clock(timings)
     t0 = time.perf_counter()
-    config = {**asdict(cfg), "rules": {k: v for k, v in asdict(rules).items() if k != "known_codes"}}
     # provenance hashes the input files: on a thread of its own (hashlib releases the GIL)
-    prov_job = _start(provenance, "postings process", config, {"inputs": [str(f) for f in files]})
-    import duckdb
-
-    con = _connect(work / "work.duckdb", cfg)
+    prov_job = _start(provenance, "postings process", run.config, {"inputs": [str(f) for f in run.files]})
+    con = _connect(run.work / "work.duckdb", cfg)
     try:
-        settings = dict(con.execute(
-            "SELECT name, value FROM duckdb_settings() WHERE name IN ('threads', 'memory_limit', 'preserve_insertion_order')").fetchall())
-        settings["version"] = duckdb.__version__
-        con.register("_known_df", pd.DataFrame({"code": list(rules.known_codes)}, dtype=object))
-        con.execute("CREATE TEMP TABLE known_codes AS SELECT CAST(code AS VARCHAR) AS code FROM _known_df")
-        t = time.perf_counter()
-        src, types, rejects = _source_sql(con, files, fmt, cfg, work)
-        timings["read"] = time.perf_counter() - t
-        q = _parsed_sql(types, rules)
-        # `_known`: the code is one of the known codes (here by a semi-join; below by the code table)
-        con.execute(f"CREATE TEMP VIEW parsed AS SELECT *, _code IN (SELECT code FROM known_codes) AS _known FROM (SELECT *, {q.parsed} FROM ({src}))")
-        rows_read = con.execute(f"SELECT count(*) FROM ({src})").fetchall()[0][0]
-        names = [r for r, _ in q.conds]
-        # COALESCE keeps these tests above the scan, so only the rows without a code are tested
-        pre_ok = " AND ".join(f"NOT COALESCE(({c}), FALSE)" for r, c in q.conds if r not in ("unmatched_title", "duplicate_posting_id"))
-
-        # ---- title matching
-        t = time.perf_counter()
-        unmatched = None
-        if cfg.match_titles:
-            tcount = con.execute(f"SELECT title, count(*) AS n FROM parsed WHERE _code IS NULL AND {pre_ok} GROUP BY title ORDER BY title").fetchdf()
-            titles = tcount["title"]
-            say(f"matching {len(titles):,} distinct titles")
-            from .titles import default_matcher
-
-            m = matcher or default_matcher()
-            if cfg.min_title_score is not None:
-                m = _with_min_score(m, cfg.min_title_score)
-            res = m.match(titles.tolist()) if len(titles) else None
-            ok = None if res is None else res["matched"].to_numpy(bool)
-            tm = _title_matches(titles, None if res is None else res["fine_code"].where(ok, None).replace("", None),
-                                None if res is None else res["fine_score"], tcount["n"], res)
-            unmatched = _unmatched_table(m, tcount, res)
-            title_stats = _title_stats(tcount, res, m.weights.score_threshold)
-        else:  # no title is matched: they are listed below, from the rows quarantined as unmatched
-            tm = _title_matches(pd.Series([], dtype=object), None, None)
-            title_stats = None
-        # every occupation a valid row can carry (a known code or a matched one), numbered in sorted
-        # order: dedup and aggregation carry this integer instead of the code's text
-        codes = np.array(sorted(set(rules.known_codes) | set(tm["matched_code"].dropna())), dtype=object)
-        known = set(rules.known_codes)
-        con.register("_codes_df", pd.DataFrame({"code": codes, "ci": np.arange(len(codes), dtype=np.int32),
-                                                "known": np.array([c in known for c in codes], dtype=bool)}))
-        con.execute("CREATE TEMP TABLE codes AS SELECT CAST(code AS VARCHAR) AS code, CAST(ci AS INTEGER) AS ci, known FROM _codes_df")
-        matched = tm[tm["matched_code"].notna()]
-        con.register("_tm_df", matched)
-        con.execute("""CREATE TEMP TABLE title_map AS SELECT CAST(t.title AS VARCHAR) AS _mtitle, CAST(t.matched_code AS VARCHAR) AS matched_code, c.ci AS matched_ci
-                       FROM _tm_df t JOIN codes c ON c.code = t.matched_code""")
-        timings["match_titles"] = time.perf_counter() - t
-
-        # one join with the code table gives both the known-code test and the code number; the
-        # title join is left out when no title was matched (then no row gets a code from it)
-        if len(matched):
-            match_cols, title_join = "m.matched_code AS _matched, COALESCE(k.ci, m.matched_ci) AS _ci", \
-                "LEFT JOIN title_map m ON p._code IS NULL AND p.title = m._mtitle"
-        else:
-            match_cols, title_join = "CAST(NULL AS VARCHAR) AS _matched, k.ci AS _ci", ""
-
-        def checked(source: str) -> str:
-            return (f"SELECT p.*, COALESCE(k.known, FALSE) AS _known, {match_cols} "
-                    f"FROM (SELECT *, {q.parsed} FROM ({source})) p LEFT JOIN codes k ON k.code = p._code {title_join}")
-
-        # ---- duplicate posting_ids: of the rows sharing an id one is kept, the others fail the
-        # rule duplicate_posting_id (`_piddup`); see _with_pid_dups for the choice
-        t = time.perf_counter()
-        con.execute(f"CREATE TEMP TABLE dup_ids AS SELECT posting_id AS _did, count(*) AS n FROM ({src}) WHERE posting_id IS NOT NULL GROUP BY ALL HAVING count(*) > 1")
-        dup_ids, dup_id_rows = con.execute("SELECT count(*), COALESCE(sum(n), 0) FROM dup_ids").fetchall()[0]
-        con.execute(f"CREATE TEMP VIEW checked AS {_with_pid_dups(checked(src), q, bool(dup_ids))}")
-        timings["duplicate_ids"] = time.perf_counter() - t
-
-        # ---- one pass: validate, sort the valid rows for dedup, stream them out and aggregate
-        t = time.perf_counter()
-        say("validating, deduplicating and aggregating")
-        qraw = work / "quarantine_raw.parquet"
-        # medians in memory when the heads' wages fit in a quarter of the memory limit (and a cell
-        # number, (year - year0) * codes + code, in 31 bits); otherwise DuckDB's median from a file
-        year0, year1 = con.execute(f"SELECT year(DATE {_sql_str(rules.date_min)}), year(DATE {_sql_str(rules.date_max)})").fetchall()[0]
-        keep_wages = (cfg.medians and rows_read * _GROUPED_MEDIAN_BYTES_PER_VALUE <= 0.25 * _memory_limit_bytes(con)
-                      and (year1 - year0 + 1) * len(codes) < 2**31)
-        wage_file = None if keep_wages or not cfg.medians else work / "head_wages.parquet"
-        st = _scan(con, q, cfg.window_days, codes, qraw, wage_file, exact=False, wage_rows=rows_read if keep_wages else None, year0=year0)
-        key_clashes = st.clashes
-        if key_clashes:  # two (firm, occupation) pairs share a hash key: redo with the exact order
-            say(f"{key_clashes} dedup key clashes: sorting by firm and occupation instead")
-            st = _scan(con, q, cfg.window_days, codes, qraw, wage_file, exact=True, wage_rows=rows_read if keep_wages else None, year0=year0)
-        timings["scan_dedup_aggregate"] = time.perf_counter() - t
+        with clock("read"):
+            staged = read_input(con, run, cfg, rules)
+        with clock("match_titles"):
+            titles = match_titles(con, staged, cfg, rules, matcher, say)
+        with clock("duplicate_ids"):
+            checked = check_rows(con, staged, titles)
+        with clock("scan_dedup_aggregate"):
+            scanned = scan_input(con, run, staged, titles, cfg, rules, say)
         med_job = None
-        if cfg.medians and keep_wages:
+        if cfg.medians and scanned.keep_wages:
             # in-memory medians on a second thread, while DuckDB writes the quarantine and the level
             # tables are built (numpy's sorts release the GIL)
             say("medians")
-            med_job = _start(_timed, _medians_from_keys, st.wages["keys"], st.wages["monthly"], year0, codes, cfg.periods)
-
-        # ---- quarantine: the failing rows' values, carried as text, back to their input types (the
-        # same values: text round-trips every type exactly), checked again for their reasons. Working
-        # out the reasons here, on these rows only, keeps them out of the sorting pass, where they
-        # cost about a tenth of DuckDB's time.
-        t = time.perf_counter()
-        qpath = out / "quarantine.parquet"
-        back = ", ".join(f'CAST(raw[{i + 1}] AS {types[c]}) AS "{c}"' for i, c in enumerate(COLUMNS))
-        qsrc = (f"SELECT {back}, raw[{len(COLUMNS) + 1}] AS source_file, CAST(raw[{len(COLUMNS) + 2}] AS BOOLEAN) AS _piddup "
-                f"FROM (SELECT from_json(raw_json, '[\"VARCHAR\"]') AS raw FROM read_parquet({_sql_str(str(qraw))}))")
-        reason = "CASE " + " ".join(f"WHEN COALESCE(({c}), FALSE) THEN '{r}'" for r, c in q.conds) + " END"
-        all_reasons = "concat_ws(';', " + ", ".join(f"CASE WHEN COALESCE(({c}), FALSE) THEN '{r}' END" for r, c in q.conds) + ")"
-        cols = ", ".join(f'"{c}"' for c in COLUMNS)
-        # lines that could not be read as rows (CSV only) come first, with all columns missing
-        con.register("_rejects_df", rejects.astype({"source_line": "Int64", "byte_offset": "Int64"}).astype(
-            {c: object for c in ("source_file", "reason", "reasons", "raw_line", "detail")}))
-        rej_cols = ", ".join(f'CAST(NULL AS {types[c]}) AS "{c}"' for c in COLUMNS)
-        con.execute(f"""COPY (SELECT {rej_cols}, CAST(source_file AS VARCHAR) AS source_file, CAST(reason AS VARCHAR) AS reason,
-                               CAST(reasons AS VARCHAR) AS reasons, CAST(source_line AS BIGINT) AS source_line,
-                               CAST(byte_offset AS BIGINT) AS byte_offset, CAST(raw_line AS VARCHAR) AS raw_line, CAST(detail AS VARCHAR) AS detail
-                        FROM _rejects_df
-                        UNION ALL
-                        SELECT {cols}, source_file, {reason} AS reason, {all_reasons} AS reasons, CAST(NULL AS BIGINT), CAST(NULL AS BIGINT),
-                               CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR) FROM ({checked(qsrc)}))
-                        TO {_sql_str(str(qpath))} (FORMAT parquet, COMPRESSION zstd)""")
-        qcounts = dict(con.execute(f"SELECT reason, count(*) FROM read_parquet({_sql_str(str(qpath))}) GROUP BY reason").fetchall())
-        dup_quarantined = con.execute(f"SELECT count(*) FROM read_parquet({_sql_str(str(qpath))}) "
-                                      "WHERE list_contains(string_split(reasons, ';'), 'duplicate_posting_id')").fetchall()[0][0]
-        if None in qcounts:  # the validity test and the rules disagree: a bug, never silently passed
-            raise RuntimeError(f"postings process: {qcounts[None]} quarantined rows have no reason")
-        rows_in = int(rows_read) + len(rejects)
-        _check_balance(files, rows_in, int(rows_read), len(rejects), int(st.valid), int(sum(qcounts.values())),
-                       int(dup_id_rows) - int(dup_ids), int(dup_quarantined))
-        if not cfg.match_titles:  # exactly the rows whose only failing rule is unmatched_title (the last rule)
-            tm = _title_matches(con.execute(f"SELECT DISTINCT title FROM read_parquet({_sql_str(str(qpath))}) "
-                                            "WHERE reason = 'unmatched_title' ORDER BY title").fetchdf()["title"], None, None)
-        _write_csv(tm, out / "title_matches.csv")
-        if unmatched is not None:
-            _write_csv(unmatched, out / "unmatched.csv")
-        timings["quarantine"] = time.perf_counter() - t
-
+            wages = scanned.scan.wages
+            med_job = _start(_timed, _medians_from_keys, wages["keys"], wages["monthly"], scanned.year0, titles.codes, cfg.periods)
+        with clock("quarantine"):
+            quarantine = write_quarantine(con, run, staged, checked, scanned)
+            check_balance(run, staged, checked, scanned, quarantine)
+            title_table = title_tables(con, run, titles, quarantine, cfg)
         medians, timings["medians"] = None, 0.0
-        if cfg.medians and not keep_wages:
+        if cfg.medians and not scanned.keep_wages:
             say("medians")
-            medians, timings["medians"] = _timed(_duckdb_medians, con, wage_file, codes, cfg.periods)
-        cells = st.cells
-        valid_rows, heads, no_firm = st.valid, st.heads, st.no_firm
+            medians, timings["medians"] = _timed(_duckdb_medians, con, scanned.wage_file, titles.codes, cfg.periods)
     except duckdb.Error as e:
+        files = run.files
         raise InputError(f"postings input {[str(f) for f in files][:3]}{' ...' if len(files) > 3 else ''}: {e}") from e
     finally:
         con.close()
-        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(run.work, ignore_errors=True)
 
-    t = time.perf_counter()
-    occ, outside = _level_tables(cells, cfg)
-    growth = share_growth(occ, *cfg.growth)
-    timings["aggregate_levels"] = time.perf_counter() - t
-    growth.to_parquet(out / "growth.parquet", index=False)
-    _write_csv(growth, out / "growth.csv")
+    with clock("aggregate_levels"):
+        levels = aggregate_levels(scanned, cfg)
+    write_table(levels.growth, run.out, "growth")
     if med_job is not None:
         medians, timings["medians"] = med_job.result()
-    occ = _with_medians(occ, medians)
+    occ = _with_medians(levels.occupations, medians)
     timings["total"] = time.perf_counter() - t0
-    occ.to_parquet(out / "occupations.parquet", index=False)
-    _write_csv(occ, out / "occupations.csv")
-    quarantined = int(sum(qcounts.values()))
-    duplicates = int(valid_rows - heads)
-    report = {
-        "rows_in": rows_in,
-        "rows_read": int(rows_read),
-        "rows_rejected_on_read": len(rejects),
-        "quarantined": quarantined,
-        "quarantine_by_reason": {r: int(qcounts.get(r, 0)) for r in (*INGEST_REASONS, *names)},
-        "valid_rows": int(valid_rows),
-        "balance": {"rows_in": rows_in, "rows_kept": int(valid_rows), "rows_quarantined": quarantined,
-                    "ok": rows_in == int(valid_rows) + quarantined},
-        "duplicate_posting_ids": {"ids": int(dup_ids), "rows": int(dup_id_rows), "rows_quarantined": int(dup_id_rows) - int(dup_ids),
-                                  "rule": "of the rows sharing a posting_id, the first in the order (rows passing every other rule "
-                                          "first, then date, code, matched code, firm, title, city, description, wage_unit, education, "
-                                          "n_recruits, wage_min, wage_max, experience_min_years; missing values last) is kept, the "
-                                          "others are quarantined as duplicate_posting_id"},
-        "titles_matched": int(tm["matched_code"].notna().sum()),
-        "titles_distinct_without_code": int(len(tm)),
-        "title_matching": title_stats,
-        "heads": int(heads),
-        "duplicates": duplicates,
-        "duplicate_rate": duplicates / valid_rows if valid_rows else float("nan"),
-        "rows_without_firm": int(no_firm),
-        "dedup_key_clashes": int(key_clashes),
-        "heads_outside_periods": int(outside),
-        "recruits_imputed": int(cells["n_recruits_imputed"].sum()),
-        "timings_s": timings,
-        "duckdb": settings,
-        "rows_per_second": rows_read / timings["total"] if timings["total"] > 0 else None,
-        "config": config,
-        "provenance": prov_job.result(),
-    }
-    files_out = {k: out / v for k, v in {"quarantine": "quarantine.parquet", "occupations": "occupations.parquet",
-                                          "growth": "growth.parquet", "report": "report.json", "title_matches": "title_matches.csv"}.items()}
-    if (out / "unmatched.csv").exists():
-        files_out["unmatched"] = out / "unmatched.csv"
-    (out / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True, default=str), encoding="utf-8")
-    return ProcessResult(out, report, occ, growth, files_out)
+    write_table(occ, run.out, "occupations")
+    report = make_report(run, staged, titles, title_table, checked, scanned, quarantine, levels, timings, prov_job.result())
+    return write_report(run, report, occ, levels.growth)
 
+
+# ---- the one pass over the input: validation, dedup and the per-cell sums
 
 _DEDUP_KEY = "hash(firm, _ci)"
 """64-bit sort key of a (firm, occupation) pair. A hash can collide; :class:`_Dedup` detects it."""
@@ -1017,120 +976,6 @@ def _duckdb_medians(con, wage_file: Path, codes, periods: Sequence[tuple[str, in
     return pd.concat(parts, ignore_index=True)
 
 
-def grouped_medians(wage, code_idx, year, codes, periods: Sequence[tuple[str, int, int]]):
-    """Exact median wage per level, code prefix and period, in memory.
-
-    ``codes`` is sorted and distinct; ``code_idx[i]`` is the position in it of wage ``i``'s fine
-    code and ``year[i]`` its year. Returns ``level, prefix, period, median_wage`` for every group
-    with at least one wage; see :func:`_medians_from_keys` for the method.
-    """
-    import numpy as np
-    import pandas as pd
-
-    wage, code_idx, year = np.asarray(wage, dtype=np.float64), np.asarray(code_idx), np.asarray(year)
-    codes = np.asarray(codes, dtype=object)
-    if len(codes) > 1 and not (codes[1:] > codes[:-1]).all():
-        raise ValueError("grouped_medians: codes must be sorted and distinct")
-    n = len(wage)
-    if n == 0:
-        return pd.DataFrame(columns=["level", "prefix", "period", "median_wage"])
-    y0 = int(np.min(year))
-    keys = np.empty(n, dtype=np.int64)
-    for a in range(0, n, _CHUNK):
-        b = min(a + _CHUNK, n)
-        k = keys[a:b]
-        np.subtract(year[a:b], y0, out=k)
-        k *= len(codes)
-        k += code_idx[a:b]
-        k <<= 32
-        k |= np.arange(a, b, dtype=np.int64)
-    return _medians_from_keys(keys, wage, y0, codes, periods)
-
-
-_CHUNK = 1 << 20
-"""Rows per slice where a large array is transformed slice by slice (small temporaries)."""
-
-
-def _medians_from_keys(keys, wage, y0: int, codes, periods: Sequence[tuple[str, int, int]]):
-    """Exact medians from ``keys[i] = cell << 32 | i``, ``cell = (year - y0) * len(codes) + code``,
-    of the wages ``wage[i]``. ``keys`` is sorted and overwritten: its memory ends up holding the
-    wages grouped by cell (on a machine that is slow to hand out fresh memory, every new array of
-    the wages' size costs).
-
-    Sorting the keys groups the wages by (year, code) at the speed of a plain sort of integers
-    (a stable grouping: the row numbers break ties); each such run is then sorted in place, so a
-    fine code's median in one year is read off by position. Codes that share a prefix are adjacent
-    once sorted, so the wages of a prefix in a year are one contiguous slice and those of a prefix
-    in a period the slices of its years; their median comes from ``np.partition`` (selection, exact
-    for any data, ties included). The median of an even count is the mean of the two middle values,
-    ``(a + b) / 2``, as DuckDB's and pandas' medians compute it.
-    """
-    import numpy as np
-    import pandas as pd
-
-    cols = ["level", "prefix", "period", "median_wage"]
-    codes = np.asarray(codes, dtype=object)
-    nc, n = len(codes), len(keys)
-    if n == 0:
-        return pd.DataFrame(columns=cols)
-    if n >= 2**32 or keys.min() < 0:
-        raise ValueError("grouped medians: row numbers must fit in 32 bits and cells be >= 0")
-    keys.sort()
-    lo, hi = int(keys[0] >> 32) // nc, int(keys[-1] >> 32) // nc  # first and last year, from y0
-    y0, ny = y0 + lo, hi - lo + 1
-    # start[c]: where cell lo * nc + c starts among the sorted keys
-    start = np.searchsorted(keys, (np.arange(ny * nc + 1, dtype=np.int64) + lo * nc) << 32)
-    count = np.diff(start)
-    keys &= 0xFFFFFFFF
-    grouped = keys.view(np.float64)  # filled slice by slice: each slice reads its row numbers first
-    for a in range(0, n, _CHUNK):
-        grouped[a:a + _CHUNK] = wage[keys[a:a + _CHUNK]]
-    for s, e in zip(start[:-1][count > 1], start[1:][count > 1]):
-        grouped[s:e].sort()
-    # off[y, c]: where (year y0 + y, code c) starts in `grouped`; off[y, nc]: where year y ends
-    off = np.concatenate([start[:-1].reshape(ny, nc), start[nc::nc].reshape(ny, 1)], axis=1)
-
-    def median_of(v):  # v: a copy or a slice of `grouped`, in any order
-        h = len(v) // 2
-        v = np.partition(v, h)  # one kth is much faster than two; the other middle value is a max
-        return (v[:h].max() + v[h]) / 2 if len(v) % 2 == 0 else v[h]
-
-    parts = []
-    for lv, k in LEVEL_CHARS.items():
-        # prefix p covers the codes c0[p] .. c1[p] - 1
-        prefixes, c0 = np.unique(np.array([c[:k] for c in codes], dtype=object), return_index=True)
-        c1 = np.append(c0[1:], nc)
-        for label, a, b in periods:
-            ya, yb = max(a - y0, 0), min(b - y0, ny - 1)
-            if ya > yb:
-                continue
-            if ya == yb and (c1 - c0 == 1).all():  # one sorted run per group: medians by position
-                s, m = off[ya, c0], off[ya, c1] - off[ya, c0]
-                g = np.flatnonzero(m)
-                med = (grouped[s[g] + (m[g] - 1) // 2] + grouped[s[g] + m[g] // 2]) / 2
-            else:
-                g, med = [], []
-                for p in range(len(prefixes)):
-                    runs = [grouped[off[y, c0[p]]:off[y, c1[p]]] for y in range(ya, yb + 1)]
-                    v = np.concatenate(runs)
-                    if len(v):
-                        g.append(p)
-                        med.append(median_of(v))
-            parts.append(pd.DataFrame({"level": lv, "prefix": prefixes[g], "period": label, "median_wage": np.asarray(med, dtype=np.float64)}))
-    return pd.concat(parts, ignore_index=True)[cols]
-
-
-def aggregate_cells(cells: pd.DataFrame, cfg: ProcessConfig, medians: pd.DataFrame | None = None):
-    """Fine occupation x year sufficient statistics -> (occupations table, growth table, heads outside periods).
-
-    Shared by the DuckDB pipeline and the pandas reference implementation, so both are checked
-    against each other up to this point and this step is tested on hand-worked cells.
-    """
-    out, outside = _level_tables(cells, cfg)
-    out = _with_medians(out, medians)
-    return out, share_growth(out, *cfg.growth), outside
-
-
 def _timed(fn, *args):
     t = time.perf_counter()
     return fn(*args), time.perf_counter() - t
@@ -1147,197 +992,6 @@ def _start(fn, *args) -> Future:
         return pool.submit(fn, *args)
     finally:
         pool.shutdown(wait=False)  # the thread ends with its one job
-
-
-def _level_tables(cells: pd.DataFrame, cfg: ProcessConfig):
-    """The occupations table without ``median_wage`` (sorted by level, period and code) and the
-    heads outside every period."""
-    import numpy as np
-    import pandas as pd
-
-    sums = [c for c in cells.columns if c not in ("code", "year")]
-    years_in = set()
-    tables = []
-    for label, a, b in cfg.periods:
-        sub = cells[(cells["year"] >= a) & (cells["year"] <= b)]
-        years_in.update(sub["year"].unique().tolist())
-        for lv, k in LEVEL_CHARS.items():
-            g = sub.assign(prefix=sub["code"].str[:k]).groupby("prefix", sort=True)[sums].sum(min_count=1)
-            g = g.reset_index()
-            g.insert(0, "period", label)
-            g.insert(0, "level", lv)
-            tables.append(g)
-    cols = ["level", "period", "prefix", *sums]
-    t = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=cols)
-    outside = int(cells.loc[~cells["year"].isin(years_in), "n_postings"].sum())
-    for c in sums:
-        t[c] = t[c].fillna(0)
-    tot = t.groupby(["level", "period"])["vacancies"].transform("sum")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = pd.DataFrame(
-            {
-                "level": t["level"],
-                "code": t["prefix"].map(_short_code),
-                "period": t["period"],
-                "n_postings": t["n_postings"].astype("int64"),
-                "vacancies": t["vacancies"].astype("int64"),
-                "vacancy_share": t["vacancies"] / tot,
-                "n_recruits_imputed": t["n_recruits_imputed"].astype("int64"),
-                "n_wage": t["n_wage"].astype("int64"),
-                "mean_wage": t["s_w"] / t["n_wage"],
-                "mean_log_wage": t["s_y"] / t["n_wage"] + Y0,
-            }
-        )
-        n = t["n_xy"]
-        sxx = t["s_xx"] - t["s_x"] ** 2 / n
-        sxy = t["s_xy"] - t["s_x"] * t["s_y_x"] / n
-        syy = t["s_yy_x"] - t["s_y_x"] ** 2 / n
-        slope = sxy / sxx
-        ssr = (syy - slope * sxy).clip(lower=0)
-        ok = (n >= 3) & (sxx > 0)
-        out["n_premium"] = n.astype("int64")
-        out["experience_premium"] = slope.where(ok)
-        out["experience_premium_se"] = np.sqrt(ssr / (n - 2) / sxx).where(ok)
-        out["experience_sxx"] = sxx.where(n > 0)
-        den = t[[f"edu_{k}" for k in EDU_KEYS]].sum(axis=1)
-        for k in EDU_KEYS:
-            out[f"edu_{k}"] = t[f"edu_{k}"] / den
-    order = {lv: i for i, lv in enumerate(LEVEL_CHARS)}
-    plabels = {p[0]: i for i, p in enumerate(cfg.periods)}
-    out = out.sort_values(["level", "period", "code"], key=lambda s: s.map(order) if s.name == "level" else (s.map(plabels) if s.name == "period" else s))
-    return out.reset_index(drop=True), outside
-
-
-def _with_medians(out: pd.DataFrame, medians: pd.DataFrame | None) -> pd.DataFrame:
-    """The table of :func:`_level_tables` with ``median_wage`` (missing where ``medians`` has none),
-    rows in the same order, columns in the output order."""
-    import numpy as np
-
-    if medians is not None and len(medians):
-        med = medians.assign(code=medians["prefix"].map(_short_code)).drop(columns="prefix")
-        out = out.merge(med, on=["level", "code", "period"], how="left")  # keeps the order of `out`
-    else:
-        out = out.assign(median_wage=np.nan)
-    first = ["level", "code", "period", "n_postings", "vacancies", "vacancy_share", "mean_wage", "median_wage", "mean_log_wage"]
-    return out[first + [c for c in out.columns if c not in first]]
-
-
-def share_growth(occ: pd.DataFrame, early: str, late: str) -> pd.DataFrame:
-    """Growth of vacancy shares between two periods at every level: ``growth = late / early - 1``
-    and ``log_growth = log(late / early)``; occupations absent in a period have share 0."""
-    import numpy as np
-
-    a = occ[occ["period"] == early].set_index(["level", "code"])["vacancy_share"]
-    b = occ[occ["period"] == late].set_index(["level", "code"])["vacancy_share"]
-    g = a.to_frame("share_early").join(b.to_frame("share_late"), how="outer").fillna(0.0)
-    va = occ[occ["period"] == early].set_index(["level", "code"])["vacancies"]
-    g["vacancies_early"] = va.reindex(g.index).fillna(0).astype("int64")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        g["growth"] = np.where(g["share_early"] > 0, g["share_late"] / g["share_early"] - 1, np.nan)
-        g["log_growth"] = np.where((g["share_early"] > 0) & (g["share_late"] > 0), np.log(g["share_late"] / g["share_early"]), np.nan)
-    g = g.reset_index()
-    g.insert(2, "early", early)
-    g.insert(3, "late", late)
-    return g
-
-
-def _title_matches(titles, codes, scores, counts=None, res=None) -> pd.DataFrame:
-    """The ``title_matches.csv`` table: each distinct title without a code, its matched fine code
-    (missing: unmatched, or matching off), the best fine occupation's score (0 when matching is
-    off), the number of postings with the title (``n_postings``, missing when matching is off) and
-    ``unmatched_reason`` (empty when matched; ``empty``, ``no_cjk``, ``below_threshold``)."""
-    import pandas as pd
-
-    n = len(titles)
-    return pd.DataFrame({"title": titles.to_numpy(dtype=object),
-                         "matched_code": pd.Series([None] * n, dtype=object) if codes is None else codes.to_numpy(dtype=object),
-                         "match_score": 0.0 if scores is None else scores.to_numpy(),
-                         "n_postings": pd.array([None] * n if counts is None else counts.to_numpy(), dtype="Int64"),
-                         "unmatched_reason": pd.Series([None] * n, dtype=object) if res is None else res["unmatched_reason"].to_numpy(dtype=object)})
-
-
-def _with_min_score(matcher: TitleMatcher, min_score: float) -> TitleMatcher:
-    """``matcher`` with another confidence threshold (a shallow copy sharing its matrices)."""
-    import copy
-    from dataclasses import replace
-
-    m = copy.copy(matcher)
-    m.weights = replace(matcher.weights, min_score=float(min_score))
-    return m
-
-
-def _unmatched_table(matcher: TitleMatcher, tcount: pd.DataFrame, res: pd.DataFrame | None) -> pd.DataFrame:
-    """``unmatched.csv``: each distinct title left unmatched (no CJK character, empty once cleaned,
-    or best score below the threshold) with its number of postings, the reason and its three best
-    guesses (code, OCD title, score), most postings first."""
-    import pandas as pd
-
-    cols = ["title", "title_clean", "n_postings", "unmatched_reason", "best_score"]
-    if res is None or not len(res):
-        g = matcher.guesses([], k=3)
-        return pd.DataFrame(columns=cols + list(g.columns))
-    um = ~res["matched"].to_numpy(bool)
-    base = pd.DataFrame({"title": tcount["title"].to_numpy(dtype=object)[um], "title_clean": res["title_clean"].to_numpy(dtype=object)[um],
-                         "n_postings": tcount["n"].to_numpy()[um].astype("int64"),
-                         "unmatched_reason": res["unmatched_reason"].to_numpy(dtype=object)[um],
-                         "best_score": res["fine_score"].to_numpy(float)[um]})
-    g = matcher.guesses(base["title"].tolist(), k=3)
-    out = pd.concat([base.reset_index(drop=True), g], axis=1)
-    return out.sort_values(["n_postings", "title"], ascending=[False, True], kind="stable").reset_index(drop=True)
-
-
-def _title_stats(tcount: pd.DataFrame, res: pd.DataFrame | None, threshold: float) -> dict:
-    """Title matching in numbers for ``report.json``. Postings are those that needed a match (no
-    code, every other rule passed); ``share_matched`` is the share whose title was matched (they
-    enter the aggregates at every level through their best fine occupation) and
-    ``share_trusted_by_level[L]`` the share whose match is also trusted at L or finer (the matcher's
-    probability mass at L clears that level's threshold, as for ``match-titles``)."""
-    from .titles import LEVELS
-
-    n = tcount["n"].to_numpy().astype("int64") if len(tcount) else None
-    total = int(n.sum()) if n is not None else 0
-    out = {"threshold": float(threshold), "titles": int(len(tcount)), "postings": total}
-    if res is None or total == 0:
-        out.update({"titles_matched": 0, "postings_matched": 0, "share_matched": None,
-                    "postings_unmatched_by_reason": {}, "titles_without_cjk": 0, "postings_without_cjk": 0,
-                    "share_trusted_by_level": {lv: None for lv in LEVELS}})
-        return out
-    ok = res["matched"].to_numpy(bool)
-    why = res["unmatched_reason"].to_numpy(dtype=object)
-    rank = {lv: i for i, lv in enumerate(LEVELS)}
-    tr = res["level"].map(lambda x: rank.get(x, -1)).to_numpy()
-    out.update({
-        "titles_matched": int(ok.sum()),
-        "postings_matched": int(n[ok].sum()),
-        "share_matched": float(n[ok].sum() / total),
-        "postings_unmatched_by_reason": {r: int(n[why == r].sum()) for r in ("below_threshold", "no_cjk", "empty")},
-        "titles_without_cjk": int((why == "no_cjk").sum()),
-        "postings_without_cjk": int(n[why == "no_cjk"].sum()),
-        "share_trusted_by_level": {lv: float(n[ok & (tr >= i)].sum() / total) for i, lv in enumerate(LEVELS)},
-    })
-    return out
-
-
-def _with_pid_dups(checked_sql: str, q: _Sql, any_dups: bool) -> str:
-    """The checked rows with ``_piddup``: true for every row of a duplicated ``posting_id`` but one.
-
-    The row kept is the first in an order that depends on the rows' values only (not on file
-    order or format, so that CSV and Parquet give the same result): rows passing every other rule
-    first, then the parsed date, code, matched code, firm, title, city, description, unit and
-    education text, recruits, wage bounds and experience as numbers (missing values last). Rows
-    equal in all of these are interchangeable for every output. Rows with another ``posting_id``
-    (or none) are not sorted at all; without duplicate ids nothing is added to the query.
-    """
-    if not any_dups:
-        return f"SELECT *, FALSE AS _piddup FROM ({checked_sql})"
-    ok = " AND ".join(q.valid[:-1])  # every rule but duplicate_posting_id
-    order = ("ok_ DESC, _date, _code, _matched, firm, title, city, description, wage_unit, education, "
-             "_rec, _wmin, _wmax, _x")
-    return f"""SELECT b.*, FALSE AS _piddup FROM ({checked_sql}) b ANTI JOIN dup_ids d ON b.posting_id = d._did
-               UNION ALL
-               SELECT * EXCLUDE (ok_, rk_), rk_ > 1 AS _piddup FROM (
-                   SELECT *, row_number() OVER (PARTITION BY posting_id ORDER BY {order}) AS rk_ FROM (
-                       SELECT b.*, CASE WHEN {ok} THEN TRUE ELSE FALSE END AS ok_ FROM ({checked_sql}) b SEMI JOIN dup_ids d ON b.posting_id = d._did))"""
 
 
 def _check_balance(files, rows_in: int, rows_read: int, rejected: int, valid: int, quarantined: int, dup_rows: int, dup_quarantined: int) -> None:
@@ -1362,11 +1016,6 @@ def _write_csv(df: pd.DataFrame, path: Path) -> None:
     with duckdb.connect() as con:
         con.register("_table", df)
         con.execute(f"COPY _table TO {_sql_str(str(path))} (FORMAT csv, HEADER)")
-
-
-def _short_code(prefix: str) -> str:
-    """A code prefix (``2``, ``2-02``, ``2-02-10``, ``2-02-10-03``) is already the short OCD form."""
-    return prefix
 
 
 __all__ = ["ProcessConfig", "ProcessResult", "process", "aggregate_cells", "share_growth", "grouped_medians", "DEFAULT_PERIODS"]

@@ -65,6 +65,8 @@ EDUCATION_ALIASES: dict[str, str] = {
 }
 EDUCATION_MISSING = "missing"
 EDUCATION_OTHER = "other"
+EDU_KEYS = (*EDUCATION, EDUCATION_OTHER, EDUCATION_MISSING)
+"""Education categories of the outputs (``edu_<key>`` columns): the ordered ones, then other and missing."""
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,7 @@ REASONS: tuple[str, ...] = (
 """Quarantine reasons, in the order they are checked; a row's ``reason`` is the first that applies
 and ``reasons`` lists all that apply (``unmatched_title`` is assigned after matching,
 ``duplicate_posting_id`` to all rows of a repeated id but the one kept). Lines of a CSV file that
-cannot be read as rows have the reasons of ``process.INGEST_REASONS`` instead."""
+cannot be read as rows have the reasons of ``ingest.INGEST_REASONS`` instead."""
 
 
 def fine_codes() -> tuple[str, ...]:

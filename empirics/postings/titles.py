@@ -440,18 +440,14 @@ def load_occupation_documents() -> pd.DataFrame:
 
 def _aliases() -> dict[str, list[str]]:
     """Aliases of fine occupations from the bundled csco22.csv ``alias`` column (``S``/``L`` markers removed)."""
-    import csv
+    from empirics.ocd import CSCO22, read_csv_rows
 
-    from empirics.scoring.occupations import _ocd_paths
-
-    path, _ = _ocd_paths()
     out: dict[str, list[str]] = {}
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        for r in csv.DictReader(fh):
-            if r.get("level", "").strip() != "4":
-                continue
-            names = [_MARKER.sub("", a.strip()).strip() for a in (r.get("alias") or "").split(",")]
-            out.setdefault(r["code"].strip(), []).extend(n for n in names if n)
+    for r in read_csv_rows(CSCO22, str(CSCO22))[1]:
+        if r.get("level", "").strip() != "4":
+            continue
+        names = [_MARKER.sub("", a.strip()).strip() for a in (r.get("alias") or "").split(",")]
+        out.setdefault(r["code"].strip(), []).extend(n for n in names if n)
     return out
 
 

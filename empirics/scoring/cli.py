@@ -12,6 +12,10 @@ from typing import List, Optional
 
 import typer
 
+from llm_labor.common.cli import command_group
+
+from .errors import ConfigError, EndpointError, ScoringError
+
 
 def _error(message: object) -> None:
     """Print ``error: ...`` to stderr, one unwrapped line per line of the message (whatever the terminal)."""
@@ -31,7 +35,6 @@ def run_command(
 ) -> None:
     """Score the configured occupations; resume from the cache; write tidy tables (Parquet and CSV)."""
     from .config import load_config, missing_env_vars
-    from .errors import ConfigError, EndpointError, ScoringError
     from .pipeline import dry_run as do_dry_run
     from .pipeline import make_plan, write_outputs
     from .cache import Cache
@@ -102,7 +105,6 @@ def build_app() -> typer.Typer:
     ) -> None:
         """Export the cache (calls and attempts: the audit trail) to Parquet/CSV."""
         from .cache import export_cache
-        from .errors import ScoringError
 
         try:
             paths = export_cache(cache, out, fmt)
@@ -138,17 +140,6 @@ def build_app() -> typer.Typer:
             table.to_frame().to_csv(out, index=False)
             typer.echo(f"wrote {out}")
 
-    @app.command("bench")
-    def bench_cmd(
-        calls: int = typer.Option(2000, help="Calls per concurrency level."),
-        concurrency: List[int] = typer.Option([1, 8, 64], help="Concurrency levels."),
-    ) -> None:
-        """Calls per second through client, parser and cache against a local zero-latency server."""
-        from .bench import run_benchmark
-
-        for line in run_benchmark(calls=calls, concurrency=concurrency):
-            typer.echo(line)
-
     return app
 
 
@@ -157,8 +148,6 @@ GROUP = "empirics"
 
 def register(app: typer.Typer) -> None:
     """Add ``empirics score`` and the ``empirics scoring`` group to the root ``llm-labor`` app."""
-    from simulator.cli import command_group
-
     group = command_group(app, GROUP, "Exposure empirics: scoring, aggregation and reports.")
     group.command("score")(run_command)
     group.add_typer(build_app(), name="scoring")

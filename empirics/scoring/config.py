@@ -226,7 +226,7 @@ def _format(file: Path, exc: ValidationError, prefix: str = "") -> str:
 def _read_yaml(path: Path) -> Any:
     import yaml
 
-    from simulator.yamlmap import strict_load
+    from llm_labor.common.yamlmap import strict_load
 
     try:
         text = path.read_text(encoding="utf-8")

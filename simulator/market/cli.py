@@ -6,6 +6,13 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from llm_labor.common.cli import fail
+
+from ..errors import LLMLaborError
 
 
 def simulate_command(
@@ -18,20 +25,11 @@ def simulate_command(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Simulate workers, task producers and a model provider through time; write NetCDF and plots."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-    from rich.table import Table
-
-    from ..errors import LLMLaborError
     from ..scenario import load_scenario
     from ..sweep import write_netcdf
     from . import plots as plotting
     from .config import load_dynamics
     from .transition import simulate
-
-    def fail(message: str):
-        typer.echo(f"error: {message}", err=True)
-        raise typer.Exit(2)
 
     console = Console(stderr=True)
     try:

@@ -25,6 +25,7 @@ import dataclasses
 import numpy as np
 
 from ..factors import factor_names
+from ..precision import float64
 
 BEST_RESPONSE, LOGIT = 0, 1
 
@@ -49,6 +50,7 @@ class MarketOptions:
         return cls(**{f.name: getattr(spec, f.name) for f in dataclasses.fields(cls)})
 
 
+@float64
 def cell_log_productivities(economy, technologies, n: int) -> np.ndarray:
     """ℓ_k(i) = ln(A_k α_k(i)) at the n cell centres, shape (K, n)."""
     from ..factors import log_productivities

@@ -15,6 +15,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..precision import float64
 from ..scenario import Scenario, scenario_error, with_values
 from .config import Dynamics, load_dynamics
 from .simulation import Market, MarketOptions
@@ -73,6 +74,7 @@ def _batched_profiles():
     return jax.jit(jax.vmap(log_productivities, in_axes=(0, 0, None)))
 
 
+@float64
 def equilibria_along(scenario: Scenario, dynamics: Dynamics, periods: np.ndarray):
     """The engine's equilibrium at each of ``periods`` (fields with leading shape ``len(periods)``)."""
     import jax
@@ -93,6 +95,7 @@ def equilibria_along(scenario: Scenario, dynamics: Dynamics, periods: np.ndarray
     return jax.tree_util.tree_map(lambda v: np.broadcast_to(np.asarray(v), (len(periods),) + np.shape(v)), eq)
 
 
+@float64
 def simulate(scenario: Scenario, dynamics: Dynamics | None = None, *, progress: Callable[[int, int], None] | None = None):
     """Simulate the market over ``dynamics.periods`` periods; returns the recorded path as a Dataset."""
     import xarray as xr

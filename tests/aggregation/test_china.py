@@ -185,7 +185,7 @@ def test_bad_industry_tables(tmp_path, text, err, match):
 
 def test_cli_writes_moments_and_rejects_bad_wages(tmp_path):
     out = tmp_path / "china"
-    r = subprocess.run([sys.executable, "-c", "from simulator.cli import main; main()", "empirics", "china", "--out", str(out), "--n-boot", "99", "--n-perm", "99"],
+    r = subprocess.run([sys.executable, "-c", "from llm_labor.cli import main; main()", "empirics", "china", "--out", str(out), "--n-boot", "99", "--n-perm", "99"],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     doc = json.loads((out / "moments_china_nbs.json").read_text())
@@ -196,7 +196,7 @@ def test_cli_writes_moments_and_rejects_bad_wages(tmp_path):
     assert doc["provenance"]["inputs"]["nbs_by_industry"]["sha256"]
     bad = tmp_path / "bad.csv"
     bad.write_text("year,ocd_large_category,avg_annual_wage_yuan\n2017,7,1\n", encoding="utf-8")
-    r = subprocess.run([sys.executable, "-c", "from simulator.cli import main; main()", "empirics", "china", "--out", str(tmp_path / "x"), "--national-wages", str(bad)],
+    r = subprocess.run([sys.executable, "-c", "from llm_labor.cli import main; main()", "empirics", "china", "--out", str(tmp_path / "x"), "--national-wages", str(bad)],
                        capture_output=True, text=True)
     assert r.returncode == 2
     assert r.stderr.startswith("error:") and "line 2" in r.stderr and "Traceback" not in r.stderr

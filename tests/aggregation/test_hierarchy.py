@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from empirics.aggregation.benchmark import naive_aggregate, synthetic_labels
+from benchmarks.references.aggregation import naive_aggregate, synthetic_labels
 from empirics.aggregation.errors import InputError, MissingColumnsError, UnknownCodeError
 from empirics.aggregation.hierarchy import OCD_2022, ONET_SOC, SOC_2018, HierarchySpec, Level, aggregate, from_wide, to_wide
 

@@ -64,9 +64,8 @@ def test_inadmissible_window_bound(tmp_path):
 def test_cli_end_to_end(tmp_path):
     from typer.testing import CliRunner
 
-    from simulator.cli import _register_subpackages, app
+    from llm_labor.cli import app
 
-    _register_subpackages()
     p = _write(tmp_path, GOOD)
     out = tmp_path / "out"
     r = CliRunner().invoke(app, ["calibrate", str(p), "--out", str(out)])

@@ -32,9 +32,8 @@ profile: {{points: 11}}
 
 
 def _cli(*args):
-    from simulator.cli import _register_subpackages, app
+    from llm_labor.cli import app
 
-    _register_subpackages()
     return CliRunner().invoke(app, list(args))
 
 

@@ -11,6 +11,7 @@ from simulator.errors import ParameterError
 from simulator.factors import integrate_log_productivity, integrate_over_segments
 
 solve_module = importlib.import_module("simulator.solve")  # the package re-exports a function of that name
+batch = importlib.import_module("simulator.execution.batch")
 FIELDS = ("W_L", "W_H", "premium", "Y", "m", "shares", "boundaries", "factors", "residuals", "status")
 
 
@@ -25,14 +26,14 @@ def _llm_batch(n, seed):
 def test_sliced_batch_equals_one_slice(monkeypatch):
     economy, techs = _llm_batch(2500, seed=3)
     options = SolverOptions(method="analytic")
-    monkeypatch.setattr(solve_module, "STREAMS", 1)
-    assert solve_module._slicing(2500, techs, options) == (0, 2504)  # one piece, padded to whole vectors
+    monkeypatch.setattr(batch, "STREAMS", 1)
+    assert batch.slicing(2500) == (0, 2504)  # one piece, padded to whole vectors
     whole = solve_batch(economy, techs, options=options)
     # some points need the retry passes, so merging retried points into slices is exercised too
     first_pass = solve_batch(economy, techs, options=dataclasses.replace(options, retry_n_outer=0))
     assert np.sum(np.asarray(first_pass.status) == Status.NOT_CONVERGED) > 0
-    monkeypatch.setattr(solve_module, "POINTS_PER_SLICE", 1000)
-    assert solve_module._slicing(2500, techs, options) == (840, 2520)  # 3 slices, 20 points of padding
+    monkeypatch.setattr(batch, "POINTS_PER_SLICE", 1000)
+    assert batch.slicing(2500) == (840, 2520)  # 3 slices, 20 points of padding
     sliced = solve_batch(economy, techs, options=options)
     for field in FIELDS:
         np.testing.assert_array_equal(np.asarray(getattr(sliced, field)), np.asarray(getattr(whole, field)), err_msg=field)
@@ -42,10 +43,10 @@ def test_sliced_batch_equals_one_slice(monkeypatch):
 def test_sliced_discretized_batch_equals_one_slice(monkeypatch):
     economy, techs = _llm_batch(40, seed=4)
     options = SolverOptions(method="discretized", n_tasks=64)
-    monkeypatch.setattr(solve_module, "STREAMS", 1)
+    monkeypatch.setattr(batch, "STREAMS", 1)
     whole = solve_batch(economy, techs, options=options)
-    monkeypatch.setattr(solve_module, "CELLS_PER_SLICE", 650)  # 10 points of 65 cells per slice
-    assert solve_module._slicing(40, techs, options) == (10, 40)
+    monkeypatch.setattr(batch, "CELLS_PER_SLICE", 650)  # 10 points of 65 cells per slice
+    assert batch.slicing(40, 65) == (10, 40)
     sliced = solve_batch(economy, techs, options=options)
     # sums over cells may be grouped differently for another batch shape: equal to rounding
     for field in ("factors", "status"):
@@ -59,11 +60,11 @@ def test_sliced_discretized_batch_equals_one_slice(monkeypatch):
 def test_discretized_batch_in_concurrent_streams_equals_one_stream(monkeypatch):
     economy, techs = _llm_batch(40, seed=5)
     options = SolverOptions(method="discretized", n_tasks=64)
-    monkeypatch.setattr(solve_module, "CELLS_PER_SLICE", 650)  # 10 points per slice
-    monkeypatch.setattr(solve_module, "STREAMS", 1)
+    monkeypatch.setattr(batch, "CELLS_PER_SLICE", 650)  # 10 points per slice
+    monkeypatch.setattr(batch, "STREAMS", 1)
     one = solve_batch(economy, techs, options=options)
-    monkeypatch.setattr(solve_module, "STREAMS", 3)
-    assert solve_module._slicing(40, techs, options, 3) == (7, 42)  # 6 slices of 7 points, 2 per stream
+    monkeypatch.setattr(batch, "STREAMS", 3)
+    assert batch.slicing(40, 65, 3) == (7, 42)  # 6 slices of 7 points, 2 per stream
     three = solve_batch(economy, techs, options=options)
     for field in ("factors", "status"):
         np.testing.assert_array_equal(np.asarray(getattr(three, field)), np.asarray(getattr(one, field)), err_msg=field)
@@ -84,11 +85,11 @@ def test_semi_analytic_batch_in_concurrent_streams_equals_one_stream(monkeypatch
     """Streams share out the slices; every point's result is the same bit for bit."""
     economy, techs = _llm_batch(3000, seed=7)
     options = SolverOptions(method="analytic")
-    monkeypatch.setattr(solve_module, "POINTS_PER_SLICE", 1000)
-    monkeypatch.setattr(solve_module, "STREAMS", 1)
+    monkeypatch.setattr(batch, "POINTS_PER_SLICE", 1000)
+    monkeypatch.setattr(batch, "STREAMS", 1)
     one = solve_batch(economy, techs, options=options)
-    monkeypatch.setattr(solve_module, "STREAMS", 2)
-    assert solve_module._slicing(3000, techs, options, 2) == (768, 3072)  # 4 slices, 2 per stream
+    monkeypatch.setattr(batch, "STREAMS", 2)
+    assert batch.slicing(3000, 0, 2) == (768, 3072)  # 4 slices, 2 per stream
     two = solve_batch(economy, techs, options=options)
     for field in FIELDS:
         np.testing.assert_array_equal(np.asarray(getattr(two, field)), np.asarray(getattr(one, field)), err_msg=field)
@@ -101,12 +102,12 @@ def test_discretized_programs_with_cpu_compiler_options_equal_xla_defaults(monke
     accepts them; the same batch compiled with XLA's defaults agrees to rounding."""
     if jax.default_backend() != "cpu":
         pytest.skip("the options apply on CPU only")
-    assert solve_module._compiler_options() == solve_module.CPU_COMPILER_OPTIONS  # this jaxlib accepts them
+    assert batch.compiler_options() == batch.CPU_COMPILER_OPTIONS  # this jaxlib accepts them
     economy, techs = _llm_batch(40, seed=6)
     options = SolverOptions(method="discretized", n_tasks=256)
     tuned = solve_batch(economy, techs, options=options)
     solve_module._compiled.cache_clear()
-    monkeypatch.setattr(solve_module, "_compiler_options", lambda: None)
+    monkeypatch.setattr(batch, "compiler_options", lambda: None)
     try:
         defaults = solve_batch(economy, techs, options=options)
     finally:
@@ -139,7 +140,7 @@ def test_sliced_batch_without_technologies(monkeypatch):
     """Slices also work when an output has an empty axis (no models: m has shape (B, 0))."""
     economy = Economy(eta=np.linspace(0.5, 2.0, 300), H=np.linspace(0.3, 1.5, 300))
     whole = solve_batch(economy)
-    monkeypatch.setattr(solve_module, "POINTS_PER_SLICE", 64)
+    monkeypatch.setattr(batch, "POINTS_PER_SLICE", 64)
     sliced = solve_batch(economy)
     assert np.asarray(sliced.m).shape == (300, 0)
     for field in FIELDS:

@@ -234,7 +234,7 @@ def test_killed_client_resumes_without_recomputing_finished_blocks(scenario, ref
     path = tmp_path / "grid.yaml"
     path.write_text(TEXT + "execution:\n  backend: local-cluster\n  n_workers: 2\n")
     store = str(tmp_path / "out" / "grid.zarr")
-    command = [sys.executable, "-c", "from simulator.cli import main; main()", "run", str(path),
+    command = [sys.executable, "-c", "from llm_labor.cli import main; main()", "run", str(path),
                "--out", str(tmp_path / "out"), "--no-plots", "--no-progress"]
     log = open(tmp_path / "client.log", "w")
     child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -267,7 +267,7 @@ def test_killed_client_resumes_without_recomputing_finished_blocks(scenario, ref
 def test_cli_resumes_a_store_and_refuses_restart_in_memory(tmp_path):
     from typer.testing import CliRunner
 
-    from simulator.cli import app
+    from llm_labor.cli import app
 
     runner = CliRunner()
     path = tmp_path / "grid.yaml"

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from simulator import Economy, ScalingLLM, TraditionalAI
-from simulator import analytic, discretized
+from simulator import analytic, discretized, kernels
 from simulator.solve import _as_f64
 
 B = 256
@@ -39,8 +39,8 @@ def test_llm_slopes_equal_autodiff():
     def both(e, t, x, theta):
         log_kappa = analytic.llm_log_unit_cost(e, t)
         log_kappa = jnp.where(jnp.isfinite(log_kappa), log_kappa, 0.0)  # models that could not work get a price
-        evaluate = lambda u, v: analytic._llm_evaluate(e, t, log_kappa, u, v)  # noqa: E731
-        return _autodiff(evaluate, x, theta), jnp.stack(analytic._llm_evaluate_with_slopes(e, t, log_kappa, x, theta))
+        evaluate = lambda u, v: analytic.llm_measures(e, t, u, v, log_kappa)  # noqa: E731
+        return _autodiff(evaluate, x, theta), jnp.stack(analytic.llm_measures_with_slopes(e, t, x, theta, log_kappa))
 
     auto, hand = jax.jit(jax.vmap(both))(economy, llm, x, theta)
     assert np.all(np.isfinite(auto))
@@ -76,7 +76,7 @@ def test_merged_nodes_and_tabulated_profiles(breaks):
         i = xp.clip(i, 1e-9, 1 - 1e-9)
         return xp.log1p(-i), xp.log(i)
 
-    nodes, log_1m, log_i = discretized._merged_nodes(n, [jnp.asarray(b) for b in sorted(breaks)], profile)  # sorted, as Grid gives them
+    nodes, log_1m, log_i = kernels.merged_nodes(n, [jnp.asarray(b) for b in sorted(breaks)], profile)  # sorted, as Grid gives them
     expected = np.sort(np.concatenate([np.arange(n + 1) / n, np.clip(breaks, 0, 1)]))
     np.testing.assert_array_equal(nodes, expected)
     direct_1m, direct_i = profile(expected, np)
@@ -108,7 +108,7 @@ def test_sums_before_equal_running_sums(C):
     rng = np.random.default_rng(C)
     columns = [rng.normal(size=C), rng.integers(0, 2, C).astype(float)]
     index = np.arange(C + 1)
-    got = discretized._sums_before(jnp.asarray(index), *[jnp.asarray(c) for c in columns])
+    got = kernels.sums_before(jnp.asarray(index), *[jnp.asarray(c) for c in columns])
     for g, c in zip(got, columns):
         expected = np.concatenate([[0.0], np.cumsum(c)])
         np.testing.assert_allclose(np.asarray(g), expected, rtol=0, atol=1e-12 * np.sum(np.abs(c)))
@@ -170,14 +170,12 @@ def test_checks_over_the_used_segments_only_change_nothing_and_catch_an_overflow
 def test_divided_pair_is_the_real_quotients_to_the_bit():
     """The Newton step's two coordinates from one complex quotient equal the two real quotients
     exactly, over 60 decades of magnitude; a zero divisor gives a non-finite step either way."""
-    from simulator.rootfind import _divided_pair
-
     rng = np.random.default_rng(7)
     p, q, d = (rng.normal(size=20000) * 10.0 ** rng.uniform(-30, 30, 20000) for _ in range(3))
-    dx, dt = jax.jit(_divided_pair)(p, q, d)
+    dx, dt = jax.jit(kernels.divided_pair)(p, q, d)
     np.testing.assert_array_equal(np.asarray(dx), p / d)
     np.testing.assert_array_equal(np.asarray(dt), q / d)
-    zero = jax.jit(_divided_pair)(jnp.asarray([1.0, 0.0]), jnp.asarray([2.0, 0.0]), jnp.zeros(2))
+    zero = jax.jit(kernels.divided_pair)(jnp.asarray([1.0, 0.0]), jnp.asarray([2.0, 0.0]), jnp.zeros(2))
     assert not np.isfinite(np.asarray(zero)).any()
 
 

@@ -12,7 +12,7 @@ import xarray as xr
 from typer.testing import CliRunner
 
 from simulator import ScenarioError, Status
-from simulator.cli import app
+from llm_labor.cli import app
 from simulator.errors import FrontierError
 from simulator.frontier import DATA, HOFFMANN, frontier_path, load_models, read_path_csv
 from simulator.scenario import load_scenario

@@ -10,7 +10,7 @@ import pytest
 import xarray as xr
 from typer.testing import CliRunner
 
-from simulator.cli import app
+from llm_labor.cli import app
 from simulator.scenario import parse_scenario
 from simulator.status import Status
 from simulator.sweep import memory_estimate, run_sweep

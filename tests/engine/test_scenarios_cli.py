@@ -10,7 +10,7 @@ import xarray as xr
 from typer.testing import CliRunner
 
 from simulator import Economy, ParameterError, ScalingLLM, ScenarioError, TraditionalAI, solve
-from simulator.cli import app
+from llm_labor.cli import app
 from simulator.execution import execution_options
 from simulator.scenario import load_scenario, parse_scenario
 from simulator.store import open_store
@@ -163,7 +163,7 @@ def test_solve_bad_input(args, fragment):
         (lambda: Economy(A_H=float("nan")), "Economy.A_H: must be finite"),
         (lambda: TraditionalAI(F=0.0), "TraditionalAI.F: violates F > 0"),
         (lambda: ScalingLLM(I_lo=0.5, I_hi=0.5), "ScalingLLM.I_lo: violates I_lo < I_hi"),
-        (lambda: ScalingLLM(I_lo=-0.1), "ScalingLLM.I_lo: violates 0 <= I_lo"),
+        (lambda: ScalingLLM(I_lo=-0.1), "ScalingLLM.I_lo: violates I_lo >= 0"),
         (lambda: ScalingLLM(I_hi=1.5), "ScalingLLM.I_hi: violates I_hi <= 1"),
         (lambda: ScalingLLM(G=np.array([1.0, -2.0])), "ScalingLLM.G: violates G > 0"),
         (lambda: solve(Economy(eta=2.0), [TraditionalAI(mu=1.5)]), "mu > eta"),

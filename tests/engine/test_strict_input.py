@@ -11,13 +11,12 @@ from typer.testing import CliRunner
 
 from simulator import Economy, ParameterError, ProfileTechnology, ScalingLLM, ScenarioError, Status, TraditionalAI, solve, solve_batch
 from simulator import analytic
-from simulator.cli import _register_subpackages, app
+from llm_labor.cli import app
 from simulator.errors import LLMLaborError
 from simulator.scenario import parse_scenario
 from simulator.yamlmap import DuplicateKeyError, strict_load
 
 ROOT = Path(__file__).resolve().parents[2]
-_register_subpackages()
 runner = CliRunner()
 
 

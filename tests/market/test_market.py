@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
+from benchmarks.references import market as reference
 from simulator import Economy, ScalingLLM, TraditionalAI, solve
-from simulator.market import reference
 from simulator.market.accuracy import discretisation_bounds, errors
 from simulator.market.simulation import Market, MarketOptions
 

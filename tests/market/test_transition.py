@@ -118,7 +118,7 @@ def test_missing_dynamics_section_is_an_error():
 
 
 def test_simulate_command_writes_netcdf_with_provenance_and_plots(tmp_path):
-    from simulator.cli import app
+    from llm_labor.cli import app
     from simulator.market.cli import register
 
     if "simulate" not in {c.name for c in app.registered_commands}:

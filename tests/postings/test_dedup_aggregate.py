@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from empirics.postings import reference
+from benchmarks.references import postings as reference
 from empirics.postings.process import ProcessConfig, aggregate_cells, process
 from empirics.postings.schema import default_rules
 

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import empirics.postings.process as proc
-from empirics.postings import reference
+from benchmarks.references import postings as reference
 from empirics.postings.process import ProcessConfig, grouped_medians, process
 from empirics.postings.schema import default_rules
 

@@ -136,7 +136,7 @@ def test_duplicate_ids_flagged_and_csv_equals_parquet(tmp_path, code):
 
 
 def test_duplicate_ids_pandas_reference(tmp_path, code):
-    from empirics.postings import reference
+    from benchmarks.references import postings as reference
 
     rows = _dup_rows(code)[::-1]
     pd.DataFrame(rows).to_csv(tmp_path / "d.csv", index=False)
@@ -165,9 +165,8 @@ def test_balance_mismatch_is_an_error(tmp_path, code, monkeypatch):
 def test_cli_encoding_and_report(tmp_path, code):
     from typer.testing import CliRunner
 
-    from simulator.cli import _register_subpackages, app
+    from llm_labor.cli import app
 
-    _register_subpackages()
     rows = [_row(code, 1, title="会计"), _row(code, 2, occupation_code="", title="外卖骑手"),
             _row(code, 3, occupation_code="", title="Senior Software Engineer"), _row(code, 4, occupation_code="", title="中式烹调师")]
     (tmp_path / "g.csv").write_bytes(_csv_bytes(rows, "gbk"))

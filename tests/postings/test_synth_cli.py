@@ -28,7 +28,7 @@ def test_seeded_and_chunked(tmp_path):
     assert sum(n) == 8000 and len(n) > 3
     t = a.truth
     assert t["rows"] == t["junk_rows"] + t["originals"] + t["duplicates"] == 8000
-    assert t["provenance"]["parameters"]["seed"] == 3 and t["provenance"]["version"]
+    assert t["provenance"]["parameters"]["seed"] == 3 and t["provenance"]["package_version"]
     ex = pd.read_csv(tmp_path / "a" / "exposure.csv", dtype={"code": str})
     assert len(ex) == 1631 and ex["score"].between(0, 1).all()
 
@@ -56,9 +56,8 @@ def test_synthetic_titles_are_matched():
 def test_cli_end_to_end(tmp_path):
     from typer.testing import CliRunner
 
-    from simulator.cli import _register_subpackages, app
+    from llm_labor.cli import app
 
-    _register_subpackages()
     run = CliRunner().invoke
     r = run(app, ["postings", "synth", "--rows", "6000", "--seed", "1", "--out", str(tmp_path / "s"), "--chunk-rows", "3000"])
     assert r.exit_code == 0, r.output
@@ -72,7 +71,7 @@ def test_cli_end_to_end(tmp_path):
     assert rep["quarantine_by_reason"]["unmatched_title"] == sum(tm["postings_unmatched_by_reason"].values())
     assert tm["share_matched"] > 0.95 and rep["balance"]["ok"]
     assert "titles matched:" in r.output and "(balanced)" in r.output
-    assert rep["titles_matched"] > 0 and rep["provenance"]["git"]["commit"]
+    assert rep["titles_matched"] > 0 and rep["provenance"]["git_commit"]
     r = run(app, ["postings", "relate", str(tmp_path / "p"), "--exposure", str(tmp_path / "s" / "exposure.csv"),
                   "--out", str(tmp_path / "r"), "--level", "medium", "--n-boot", "50"])
     assert r.exit_code == 0, r.output

@@ -119,7 +119,7 @@ def test_relate_recovers_wage_slope_and_writes_moments(processed_codes, synth_co
     on_disk = json.loads((tmp_path / "moments.json").read_text())
     assert on_disk["format"] == "llm-labor/moments" and on_disk["version"] == 1
     assert on_disk["exposure_measure"] == "synthetic"
-    assert on_disk["provenance"]["version"] and "commit" in on_disk["provenance"]["git"]
+    assert on_disk["provenance"]["package_version"] and on_disk["provenance"]["git_commit"]
     assert sum(u["mean_log_wage"] is not None for u in on_disk["units"]) == m["unweighted"]["n"]
     for name in ("log_wage", "experience_premium", "vacancy_share", "vacancy_share_growth"):
         assert (tmp_path / f"{name}.png").is_file()

@@ -62,9 +62,8 @@ def test_code_helpers():
 def test_match_titles_cli(tmp_path):
     from typer.testing import CliRunner
 
-    from simulator.cli import _register_subpackages, app
+    from llm_labor.cli import app
 
-    _register_subpackages()
     pd.DataFrame({"id": [1, 2], "title": ["急招会计（上海）", "中式烹调师"], "other": ["a", "b"]}).to_csv(tmp_path / "in.csv", index=False)
     r = CliRunner().invoke(app, ["postings", "match-titles", str(tmp_path / "in.csv"), "--out", str(tmp_path / "out.csv")])
     assert r.exit_code == 0, r.output

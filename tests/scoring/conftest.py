@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from empirics.scoring.fakeserver import FakeOpenAIServer
+from benchmarks.references.fakeserver import FakeOpenAIServer
 
 SECRET = "sk-test-4f9c2e7d1b8a6053-do-not-log"
 REPO = Path(__file__).resolve().parents[2]

@@ -4,8 +4,8 @@ import pandas as pd
 import typer
 from typer.testing import CliRunner
 
+from benchmarks.references.fakeserver import Fault
 from empirics.scoring.cli import build_app, register
-from empirics.scoring.fakeserver import Fault
 
 from .conftest import SECRET, endpoint, write_config
 
@@ -114,7 +114,7 @@ def test_wrong_key_exits_1_and_still_writes_tables(server, tmp_path, monkeypatch
 
 
 def test_bench_runs_and_reports_every_level():
-    from empirics.scoring.bench import run_benchmark
+    from benchmarks.bench_scoring import run_benchmark
 
     lines = run_benchmark(calls=60, concurrency=[1, 8], hit_calls=200)
     assert len(lines) == 4 and "concurrency   8: raw" in lines[2] and lines[3].startswith("cache hit:")

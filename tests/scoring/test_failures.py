@@ -7,11 +7,11 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from benchmarks.references.fakeserver import Fault, FakeOpenAIServer
 from empirics.scoring.cache import Cache
 from empirics.scoring.cli import build_app
 from empirics.scoring.config import EndpointConfig, load_config
 from empirics.scoring.errors import ConfigError
-from empirics.scoring.fakeserver import Fault, FakeOpenAIServer
 from empirics.scoring.occupations import iter_units, load_ocd2022
 from empirics.scoring.runner import failure_summary, plan_calls, run_calls
 from empirics.scoring.templates import load_template

@@ -4,10 +4,10 @@ import collections
 
 import pytest
 
+from benchmarks.references.fakeserver import Fault, expected_label
 from empirics.scoring.cache import Cache
 from empirics.scoring.config import EndpointConfig
 from empirics.scoring.errors import ConfigError, EndpointError
-from empirics.scoring.fakeserver import Fault, expected_label
 from empirics.scoring.occupations import iter_units, load_ocd2022
 from empirics.scoring.runner import plan_calls, request_id, run_calls
 from empirics.scoring.templates import load_template

@@ -15,7 +15,7 @@ proxy might).  Every request is recorded with its path (query string included)
 and headers.  ``key_header`` names the header that must carry ``api_key``
 (``authorization``: ``Bearer KEY``; any other, e.g. Azure's ``api-key``: ``KEY``).
 
-Run standalone with ``python -m empirics.scoring.fakeserver --port 8099``.
+Run standalone from the repository root with ``python -m benchmarks.references.fakeserver --port 8099``.
 """
 from __future__ import annotations
 

@@ -6,19 +6,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .schema import COLUMNS, EDUCATION_ALIASES, EDUCATION_MISSING, EDUCATION_OTHER, UNIT_ALIASES, UNIT_TO_MONTH
+from empirics.postings.schema import COLUMNS, EDUCATION_ALIASES, EDUCATION_MISSING, EDUCATION_OTHER, UNIT_ALIASES, UNIT_TO_MONTH
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from .schema import ValidationRules
+    from empirics.postings.schema import ValidationRules
 
 
 def read_postings(paths) -> pd.DataFrame:
     """All input files in one DataFrame with every schema column (absent ones missing)."""
     import pandas as pd
 
-    from .schema import resolve_inputs
+    from empirics.postings.schema import resolve_inputs
 
     files, fmt = resolve_inputs(paths)
     parts = []
@@ -138,7 +138,7 @@ def dedup(df: pd.DataFrame, parsed: pd.DataFrame, window_days: int = 30) -> pd.D
     )
     # rows of one firm and occupation on one day: by posting_id, then the values a head carries
     # (the order of process._tie_key), so that the head does not depend on the input's row order
-    from .process import EDU_KEYS
+    from empirics.postings.schema import EDU_KEYS
 
     v["edu_i"] = v["edu"].map({k: i for i, k in enumerate(EDU_KEYS)})
     v = v.sort_values(["firm", "code", "date", "posting_id", "rec", "monthly", "x", "edu_i"], kind="stable", na_position="last")
@@ -165,7 +165,7 @@ def cells(heads: pd.DataFrame) -> pd.DataFrame:
     """Sufficient statistics per (fine code, year), in the layout of the DuckDB pipeline."""
     import pandas as pd
 
-    from .process import EDU_KEYS
+    from empirics.postings.schema import EDU_KEYS
 
     h = heads.copy()
     hasy = h["y"].notna()
@@ -208,7 +208,7 @@ def cells(heads: pd.DataFrame) -> pd.DataFrame:
 def medians(heads: pd.DataFrame, periods) -> pd.DataFrame:
     import pandas as pd
 
-    from .process import LEVEL_CHARS
+    from empirics.postings.levels import LEVEL_CHARS
 
     h = heads[heads["monthly"].notna()]
     rows = []
@@ -222,7 +222,8 @@ def medians(heads: pd.DataFrame, periods) -> pd.DataFrame:
 
 def run(paths, rules: ValidationRules, cfg=None, title_map: dict | None = None):
     """Whole pipeline in pandas: returns (parsed, heads, occupations, growth)."""
-    from .process import ProcessConfig, aggregate_cells
+    from empirics.postings.levels import aggregate_cells
+    from empirics.postings.process import ProcessConfig
 
     cfg = cfg or ProcessConfig()
     df = read_postings(paths)

@@ -28,9 +28,9 @@ from typing import Callable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
-from .scenario import Scenario, scenario_error, validate_section
-from .store import prepare, write_block
-from .sweep import Layout, layout, solve_block
+from ..scenario import Scenario, scenario_error, validate_section
+from ..store import prepare, write_block
+from ..sweep import Layout, layout, solve_block
 
 BACKENDS = ("local", "local-cluster", "dask")
 

@@ -1,11 +1,7 @@
-"""Benchmark: task-level labels -> every OCD 2022 level, vectorised against a naive groupby loop.
-
-Run with ``llm-labor empirics bench-aggregation --rows 10000000`` or
-``python -m empirics.aggregation.benchmark``.
-"""
+"""Synthetic task labels over the OCD 2022 hierarchy, and a naive groupby aggregation of them: the reference
+that :func:`empirics.aggregation.hierarchy.aggregate` is checked and timed against."""
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -18,7 +14,7 @@ def synthetic_labels(n_rows: int, *, seed: int = 0, models=("glm", "internlm", "
     import numpy as np
     import pandas as pd
 
-    from .data import ocd_codes
+    from empirics.aggregation.data import ocd_codes
 
     rng = np.random.default_rng(seed)
     codes = np.array([c for c in ocd_codes("fine") if c[0] in "23456"], dtype=object)
@@ -49,35 +45,3 @@ def naive_aggregate(labels: pd.DataFrame) -> pd.DataFrame:
             groups.setdefault((parent, model), []).append(v)
         rows += [(level, p, m, float(np.mean(vs))) for (p, m), vs in groups.items()]
     return pd.DataFrame(rows, columns=["level", "code", "model", "score"])
-
-
-def run_benchmark(n_rows: int = 10_000_000, *, seed: int = 0, naive: bool = True) -> dict:
-    """Time :func:`~empirics.aggregation.hierarchy.aggregate` (and the naive loop) on synthetic labels;
-    checks both agree to 1e-9."""
-    import numpy as np
-
-    from .hierarchy import OCD_2022, aggregate
-
-    t0 = time.perf_counter()
-    labels = synthetic_labels(n_rows, seed=seed)
-    t1 = time.perf_counter()
-    fast = aggregate(labels, OCD_2022, weight_col="weight")
-    t2 = time.perf_counter()
-    out = {"rows": n_rows, "generate_s": round(t1 - t0, 3), "vectorised_s": round(t2 - t1, 3), "groups": len(fast)}
-    if naive:
-        slow = naive_aggregate(labels)
-        t3 = time.perf_counter()
-        m = fast.merge(slow, on=["level", "code", "model"], suffixes=("", "_naive"), how="outer", indicator=True)
-        out["naive_s"] = round(t3 - t2, 3)
-        out["speedup"] = round((t3 - t2) / max(t2 - t1, 1e-9), 1)
-        out["max_abs_diff"] = float(np.abs(m["score"] - m["score_naive"]).max())
-        out["unmatched"] = int((m["_merge"] != "both").sum())
-    return out
-
-
-if __name__ == "__main__":  # pragma: no cover
-    import sys
-
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000_000
-    for k, v in run_benchmark(n).items():
-        print(f"{k}: {v}")

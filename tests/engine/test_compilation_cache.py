@@ -1,0 +1,88 @@
+"""The persistent compilation cache: results bit-identical cold and warm; a corrupt cache or an
+unwritable folder gives a warning, never a crash."""
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from simulator.execution import cache_dir, enable_compilation_cache
+
+ROOT = Path(__file__).resolve().parents[2]
+
+SCRIPT = textwrap.dedent("""
+    import sys, warnings
+    import jax, numpy as np
+    from simulator import Economy, ScalingLLM, SolverOptions, solve, solve_batch
+    from simulator.execution import enable_compilation_cache
+    assert str(enable_compilation_cache(sys.argv[1])) == sys.argv[1]
+    rng = np.random.default_rng(0)
+    n = 24
+    economy = Economy(eta=rng.uniform(0.5, 2.0, n), A_H=rng.uniform(1.0, 2.0, n), H=rng.uniform(0.3, 1.5, n))
+    tech = ScalingLLM(A_bar=3.0, G=10 ** rng.uniform(8, 12, n), N_bar=10 ** rng.uniform(9, 13, n), I_lo=rng.uniform(0.0, 0.8, n), I_hi=0.95)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        batch = solve_batch(economy, [tech], options=SolverOptions(method="analytic"))
+        point = solve(Economy(eta=1.0, A_H=1.5, H=0.6), [ScalingLLM(A_bar=3.0, G=1e10, N_bar=1e11, I_lo=0.6, I_hi=0.9)])
+    leaves = [np.asarray(v) for v in jax.tree_util.tree_leaves((batch, point))]
+    np.savez(sys.argv[2], *leaves)
+    print("cache-warnings", sum("persistent compilation cache" in str(w.message) for w in caught))
+""")
+
+
+def _run(cache: Path, out: Path) -> tuple[list[np.ndarray], str]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    run = subprocess.run([sys.executable, "-c", SCRIPT, str(cache), str(out)], capture_output=True, text=True, env=env,
+                         timeout=600, cwd=ROOT)
+    assert run.returncode == 0, run.stderr[-3000:]
+    with np.load(out) as data:
+        return [data[k] for k in sorted(data.files, key=lambda k: int(k.split("_")[1]))], run.stdout
+
+
+def _entries(cache: Path) -> list[Path]:
+    return [p for p in cache.rglob("*") if p.is_file() and not p.name.startswith(".")]
+
+
+def _assert_identical(a, b):
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        assert x.dtype == y.dtype and x.shape == y.shape
+        np.testing.assert_array_equal(x, y)
+
+
+def test_results_are_bit_identical_with_the_cache_cold_warm_and_corrupt(tmp_path):
+    cache = tmp_path / "cache"
+    cold, _ = _run(cache, tmp_path / "cold.npz")
+    entries = _entries(cache)
+    assert entries, "the cold run wrote no cache entry"
+    warm, _ = _run(cache, tmp_path / "warm.npz")
+    assert sorted(_entries(cache)) == sorted(entries)  # every program came from the cache
+    _assert_identical(warm, cold)
+    # a corrupt cache (every entry overwritten with garbage, and a stray file): warnings, the same results
+    for path in entries:
+        path.write_bytes(os.urandom(64))
+    (cache / "stray-entry-cache").write_bytes(b"not a compiled program")
+    corrupt, out = _run(cache, tmp_path / "corrupt.npz")
+    assert int(out.split()[-1]) > 0, out  # the unreadable entries were reported
+    _assert_identical(corrupt, cold)
+
+
+def test_an_unwritable_cache_folder_is_a_warning(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the folder should be")
+    with pytest.warns(RuntimeWarning, match="compilation cache off: cannot write to"):
+        assert enable_compilation_cache(blocker / "jax") is None
+
+
+def test_default_cache_folder(monkeypatch, tmp_path):
+    monkeypatch.setenv("LLM_LABOR_CACHE_DIR", str(tmp_path / "mine"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_dir() == tmp_path / "mine"
+    monkeypatch.delenv("LLM_LABOR_CACHE_DIR")
+    assert cache_dir() == tmp_path / "xdg" / "llm-labor" / "jax"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert cache_dir() == tmp_path / "home" / ".cache" / "llm-labor" / "jax"
