@@ -5,7 +5,6 @@
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from pathlib import Path
@@ -17,26 +16,18 @@ from simulator.precision import float64
 from .config import CalibrationConfig, load_config
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def provenance(cfg: CalibrationConfig, doc: dict | None) -> dict:
     """The run's record (:func:`llm_labor.common.provenance.record`) with the config, scenario and moments file."""
     import jax  # noqa: F401  (loaded, so that its version is recorded)
 
-    from llm_labor.common.provenance import record
+    from llm_labor.common.provenance import record, sha256
 
     return record(
         config_path=cfg.path,
         config_text=cfg.text,
         scenario_path=str(cfg.scenario_path),
         scenario_text=cfg.scenario.text,
-        moments_file=None if cfg.moments_path is None else {"path": str(cfg.moments_path), "sha256": _sha256(cfg.moments_path),
+        moments_file=None if cfg.moments_path is None else {"path": str(cfg.moments_path), "sha256": sha256(cfg.moments_path),
                                                               "source": (doc or {}).get("source"),
                                                               "provenance": (doc or {}).get("provenance")},
         seed=cfg.seed,

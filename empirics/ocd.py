@@ -67,6 +67,14 @@ def read_csv_rows(path: Path, source: str, error: type[Exception] = ValueError):
         raise error(f"{source}: cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         raise error(f"{source}: not valid utf-8 (byte offset {exc.start})") from None
+    return parse_csv_rows(text, source, error)
+
+
+def parse_csv_rows(text: str, source: str, error: type[Exception] = ValueError):
+    """CSV text's header, its data rows as dicts, and the line each row starts on (blank lines skipped).
+
+    Short rows are padded with ``""``; an unreadable row is an ``error`` naming ``source`` and the line.
+    """
     reader = csv.reader(io.StringIO(text, newline=""))
     header: list[str] | None = None
     rows: list[dict[str, str]] = []

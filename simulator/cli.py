@@ -23,7 +23,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from llm_labor.common.cli import command_group  # noqa: F401  (also importable from here)
 from llm_labor.common.cli import fail as _error
 
 from .equilibrium import RESIDUALS

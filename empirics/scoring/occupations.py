@@ -6,15 +6,13 @@ occupation (see :func:`iter_units`).
 """
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping, Sequence
 
-from empirics.ocd import read_ocd2022
+from empirics.ocd import parse_csv_rows, read_ocd2022
 
 from .errors import DataError
 
@@ -223,25 +221,7 @@ def _read_rows(
         raw = Path(path).read_bytes()
     except OSError as exc:
         raise DataError(f"{source}: cannot read: {exc.strerror or exc}") from None
-    text = _decode(raw, source, encoding)
-    reader = csv.reader(io.StringIO(text, newline=""))
-    rows: list[dict[str, str]] = []
-    lines: list[int] = []
-    header: list[str] | None = None
-    prev = 0
-    try:
-        for rec in reader:
-            start, prev = prev + 1, reader.line_num
-            if not rec:
-                continue
-            if header is None:
-                header = rec
-                continue
-            rows.append(dict(zip(header, rec + [""] * (len(header) - len(rec)))))
-            lines.append(start)
-    except csv.Error as exc:
-        raise DataError(f"{source}: line {reader.line_num}: not a readable CSV row: {exc}") from None
-    return header or [], rows, lines
+    return parse_csv_rows(_decode(raw, source, encoding), source, DataError)
 
 
 def load_ocd2022(csco_path: Path | str | None = None, draft_path: Path | str | None = None) -> OccupationTable:
