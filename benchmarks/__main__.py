@@ -161,13 +161,21 @@ def _merged(path: Path, rows: list[dict], desc: str, quick: bool) -> list[dict]:
     return sorted(kept + rows, key=lambda r: order.index(r["suite"]) if r.get("suite") in order else len(order))
 
 
+def _link(path: Path) -> str:
+    """``path`` as the README links it: from the repository root where it lies inside it."""
+    try:
+        return path.resolve().relative_to(ROOT).as_posix()
+    except ValueError:
+        return path.name
+
+
 def render(rows, desc, quick, skipped, out: Path, plots_too: bool = True) -> str:
     """Write results.md, results.json and the plots; return the Markdown text."""
     figs = plots(rows, out) if plots_too else []
     md = [f"Machine: {desc}.", f"Run: {'quick' if quick else 'full'}, {time.strftime('%Y-%m-%d')}.", "", table(rows), ""]
     if figs:
         md += ["Growth of cost with work (slope of log time on log work):", ""]
-        md += [f"- {name}: exponent {k:.2f} ([plot](benchmarks/results/{p.name}))" for name, k, p in figs]
+        md += [f"- {name}: exponent {k:.2f} ([plot]({_link(p)}))" for name, k, p in figs]
     memory = [r for r in rows if r.get("peak_memory_mb")]
     if memory:
         md += ["", "Peak memory (resident, summed over the process tree):", ""]

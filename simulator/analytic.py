@@ -30,15 +30,18 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import xlogy
 
-from .equilibrium import Equilibrium, finalize
+from .equilibrium import ACCURACY, Equilibrium, finalize
 from .factors import H_INDEX, L_INDEX
 from . import residuals
 from .params import Economy, ScalingLLM, TraditionalAI, admissible, joint_admissible
-from .residuals import Measures
+from .residuals import Measures, Slopes
 from .rootfind import make_nested_solver, make_newton_solver, safeguarded_newton
 from .status import Status
 
 M_INDEX = 2
+#: A point this many roundoffs (times the size of the terms) from the existence frontier cannot be
+#: placed on either side of it: it is ILL_CONDITIONED, not UNBOUNDED.
+_FRONTIER_ULPS = 8.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,6 +55,8 @@ class AnalyticOptions:
     #: apply the residual tolerance (:func:`~simulator.equilibrium.apply_tolerance`) here; a batch
     #: solver turns it off and applies it to the whole batch afterwards
     check: bool = True
+    #: relative accuracy that ``ok`` vouches for (see :data:`simulator.equilibrium.ACCURACY`)
+    accuracy: float = ACCURACY
 
 
 def _f64(v):
@@ -79,6 +84,30 @@ def _int_log1m(p, q):
 def _int_log(p, q):
     """∫_p^q ln(i) di."""
     return _primitive_log(q) - _primitive_log(p)
+
+
+def _phi_scale(e: Economy, x, theta, measures: Measures, model_terms=()):
+    """Size of the terms of φ = ∫ ln p at log wages (x, x+θ), for its rounding: each factor's log
+    costs weighted by its measure of tasks (``model_terms``: the technology's log price terms and
+    decay rate, weighted by the rest)."""
+    s_L, s_H = measures.s_L, measures.s_H
+    return (e.eta + s_L * (jnp.abs(x) + jnp.abs(jnp.log(e.A_L))) + s_H * (jnp.abs(x + theta) + jnp.abs(jnp.log(e.A_H)))
+            + jnp.maximum(1.0 - s_L - s_H, 0.0) * sum((jnp.abs(t) for t in model_terms), 0.0))
+
+
+def _error(e: Economy, measures, x, theta, boundaries, factors, model_terms=(), slopes=None, shares=None):
+    """:func:`simulator.residuals.error_estimate` at (x, θ) for the segments (``boundaries``,
+    ``factors``), with the slopes of the measures by autodiff (``measures(x, θ) -> Measures``), or
+    ``slopes``: (:class:`Measures`, :class:`Slopes`) at (x, θ) when the route has them.  The semi-analytic routes compute narrow segments next to 0 and 1 from complements."""
+    if slopes is None:
+        at = measures(x, theta)
+        jac = jax.jacfwd(lambda z: jnp.stack(measures(z[0], z[1])[1:]))(jnp.stack([x, theta]))
+        slopes = Slopes(jac[0, 0], jac[0, 1], jac[1, 0], jac[1, 1])
+    else:
+        at, slopes = slopes
+    return residuals.error_estimate(at, slopes, theta, residuals.log_supply_ratio(e), _phi_scale(e, x, theta, at, model_terms),
+                                    residuals.position_rounding(boundaries, factors, L_INDEX),
+                                    residuals.position_rounding(boundaries, factors, H_INDEX), shares)
 
 
 def benchmark_threshold(e: Economy):
@@ -118,14 +147,15 @@ def _segments(points, factors):
     return jnp.stack([_f64(p) for p in points]), jnp.asarray(factors, dtype=jnp.int32)
 
 
-def benchmark(economy: Economy, check: bool = True) -> Equilibrium:
-    """Benchmark equilibrium without automation, Proposition 1 (eqs. 14-15); ``check``: as in
-    :class:`AnalyticOptions`."""
+def benchmark(economy: Economy, check: bool = True, accuracy: float = ACCURACY) -> Equilibrium:
+    """Benchmark equilibrium without automation, Proposition 1 (eqs. 14-15); ``check`` and
+    ``accuracy``: as in :class:`AnalyticOptions`."""
     I, theta = benchmark_threshold(economy)
     x = benchmark_log_wage(economy, I, theta)
     boundaries, factors = _segments([0.0, I, 1.0], [L_INDEX, H_INDEX])
     status = jnp.where(economy_admissible(economy), Status.OK, Status.INADMISSIBLE)
-    return finalize(economy, (), x, x + theta, boundaries, factors, status, check=check)
+    error = _error(economy, lambda x, t: benchmark_measures(economy, x, t), x, theta, boundaries, factors)
+    return finalize(economy, (), x, x + theta, boundaries, factors, status, error=error, check=check, accuracy=accuracy)
 
 
 # --------------------------------------------------------------------------- traditional AI
@@ -166,14 +196,18 @@ def traditional_thresholds(e: Economy, tech: TraditionalAI, x, theta):
 def traditional_measures(e: Economy, tech: TraditionalAI, x, theta) -> Measures:
     """φ = ∫ ln p and the task measures at log wages (x, x+θ) with traditional AI (μ > η) in the
     ordering M | L | H: M on [0, Ĩ₁], L on [Ĩ₁, Ĩ₂], H on [Ĩ₂, 1].  Valid at wages where the
-    model does not undercut H (Ĩ₁ < Ĩ₂), as at every equilibrium."""
+    model does not undercut H (Ĩ₁ < Ĩ₂), as at every equilibrium.  The measures are differences
+    of complements (1 − Ĩ₁ and 1 − Ĩ₂), which keep their precision as both thresholds near 1."""
     I1, I2 = traditional_thresholds(e, tech, x, theta)
+    star = _sigmoid_point((theta - jnp.log(e.A_H) + jnp.log(e.A_L)) / e.eta)
+    log_1m_I1 = (x - jnp.log(tech.F) - jnp.log(e.A_L) + jnp.log(tech.A_bar)) / (e.eta - tech.mu)
+    one_minus_I1 = jnp.clip(jnp.exp(log_1m_I1), star.one_minus_v, 1.0)
     phi = (
         I1 * (jnp.log(tech.F) - jnp.log(tech.A_bar)) - tech.mu * _int_log1m(0.0, I1)
         + (I2 - I1) * (x - jnp.log(e.A_L)) - e.eta * _int_log1m(I1, I2)
         + (1.0 - I2) * (x + theta - jnp.log(e.A_H)) - e.eta * _int_log(I2, 1.0)
     )
-    return Measures(phi, I2 - I1, 1.0 - I2)
+    return Measures(phi, one_minus_I1 - star.one_minus_v, star.one_minus_v)
 
 
 def traditional_residual(e: Economy, tech: TraditionalAI, x, theta):
@@ -201,7 +235,10 @@ def traditional_ai(economy: Economy, tech: TraditionalAI, options: AnalyticOptio
     z2_b = jnp.log(I_b) - jnp.log1p(-I_b)
     log_F_star = jnp.log(tech.A_bar) + x_b - jnp.log(e.A_L)  # adoption price threshold
     adopted = jnp.log(tech.F) < log_F_star
-    unbounded = jnp.log(tech.F) - jnp.log(tech.A_bar) + tech.mu <= 0
+    margin = jnp.log(tech.F) - jnp.log(tech.A_bar) + tech.mu
+    unbounded = margin <= 0
+    # within rounding of the frontier F = Ā e^{-μ} the side cannot be told: no answer is vouched for
+    undecided = jnp.abs(margin) <= _FRONTIER_ULPS * residuals.EPS * (jnp.abs(jnp.log(tech.F)) + jnp.abs(jnp.log(tech.A_bar)) + tech.mu)
 
     def R_and_slope(z2):
         return jax.value_and_grad(lambda s: traditional_system(e, tech, s)[4])(z2)
@@ -220,8 +257,12 @@ def traditional_ai(economy: Economy, tech: TraditionalAI, options: AnalyticOptio
     log_W_H = jnp.where(adopted, log_W_H, x_b + theta_b)
     boundaries, factors = _segments([0.0, I1, I2, 1.0], [M_INDEX, L_INDEX, H_INDEX])
     ok = economy_admissible(e) & admissible(tech) & joint_admissible(e, tech)
-    status = jnp.where(ok, jnp.where(unbounded, Status.UNBOUNDED, Status.OK), Status.INADMISSIBLE)
-    return finalize(e, (tech,), x, log_W_H, boundaries, factors, status, widths=widths, check=options.check)
+    status = jnp.where(ok, jnp.where(unbounded & ~undecided, Status.UNBOUNDED, Status.OK), Status.INADMISSIBLE)
+    error = _error(e, lambda x, t: traditional_measures(e, tech, x, t), x, log_W_H - x, boundaries, factors,
+                   (jnp.log(tech.F), jnp.log(tech.A_bar), tech.mu), shares=(widths[1], widths[2]))
+    error = jnp.where(undecided, jnp.inf, error)
+    return finalize(e, (tech,), x, log_W_H, boundaries, factors, status, error=error, widths=widths, check=options.check,
+                    accuracy=options.accuracy)
 
 
 # --------------------------------------------------------------------------- scaling-law LLM
@@ -473,7 +514,11 @@ def scaling_llm(economy: Economy, tech: ScalingLLM, options: AnalyticOptions = A
     peak = jnp.clip(I_b, tech.I_lo, tech.I_hi)
     log_p_peak = jnp.minimum(x_b - jnp.log(e.A_L) - e.eta * jnp.log1p(-peak), x_b + theta_b - jnp.log(e.A_H) - e.eta * jnp.log(peak))
     adopted = log_kappa < log_p_peak
-    unbounded = (tech.I_lo <= 0) & (tech.I_hi >= 1) & (log_kappa <= 0)
+    whole_line = (tech.I_lo <= 0) & (tech.I_hi >= 1)
+    unbounded = whole_line & (log_kappa <= 0)
+    # within rounding of the frontier κ = 1 the side cannot be told: no answer is vouched for
+    undecided = whole_line & (jnp.abs(log_kappa) <= _FRONTIER_ULPS * residuals.EPS * (
+        jnp.abs(jnp.log(tech.F)) + jnp.abs(jnp.log(tech.A_bar)) + jnp.abs(log_kappa - jnp.log(tech.F) + jnp.log(tech.A_bar))))
     safe_log_kappa = jnp.where(adopted, log_kappa, log_p_peak + 1.0)
 
     def evaluate(x, theta):
@@ -501,4 +546,7 @@ def scaling_llm(economy: Economy, tech: ScalingLLM, options: AnalyticOptions = A
     ok = economy_admissible(e) & admissible(tech, ("A_bar", "F", "I_lo", "I_hi"))
     status = jnp.where(ok, jnp.where(unbounded, Status.UNBOUNDED, Status.OK), Status.INADMISSIBLE)
     # at most four of the six segments are ever used: L|M|L|H, L|H|M|H or L|M|M|H (see _llm_points)
-    return finalize(e, (tech,), x, x + theta, boundaries, factors, status, widths=widths, check=options.check, max_used=4)
+    error = _error(e, lambda x, t: llm_measures(e, tech, x, t, safe_log_kappa), x, theta, boundaries, factors,
+                   (jnp.log(tech.F), jnp.log(tech.A_bar), safe_log_kappa), slopes=residuals.split(evaluate(x, theta)))
+    return finalize(e, (tech,), x, x + theta, boundaries, factors, status, error=error, widths=widths, check=options.check,
+                    accuracy=options.accuracy, max_used=4)

@@ -2,9 +2,9 @@
 
 ``run`` solves a scenario's sweep and writes NetCDF + plots, ``validate``
 checks a scenario, ``solve`` solves one point and prints JSON.  The root app
-is assembled in :mod:`llm_labor.cli`.  Modules that import xarray (sweeps,
-stores, plots) are imported inside the commands, so that ``llm-labor --help``
-stays quick.
+is assembled in :mod:`llm_labor.cli`.  Modules that import JAX, numpy or
+xarray (the solvers, sweeps, stores, plots) are imported inside the commands,
+so that ``llm-labor --help`` stays quick.
 """
 from __future__ import annotations
 
@@ -16,22 +16,17 @@ from enum import Enum
 from pathlib import Path
 from typing import List, Optional
 
-import numpy as np
 import psutil
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from llm_labor.common.cli import LazyMapping
 from llm_labor.common.cli import fail as _error
 
-from .equilibrium import RESIDUALS
 from .errors import LLMLaborError
-from .factors import factor_names
 from .frontier import parse_day
-from .params import Economy, ScalingLLM, TraditionalAI, names
-from .solve import SolverOptions, resolve_method
-from .solve import solve as solve_point
 from .status import Status
 
 #: Parameter values used by ``solve`` unless overridden with --set (the bundled scenarios' base point).
@@ -40,9 +35,24 @@ SOLVE_DEFAULTS = {
     "A_bar": 3.0, "mu": 2.0, "F": 1.0,
     "C": 0.0, "a": 410.7, "alpha": 0.28, "b": 406.4, "beta": 0.34, "N_bar": 1e11, "G": 1e10, "I_lo": 0.6, "I_hi": 0.95,
 }
-REGIME_TECHNOLOGY = {"benchmark": None, "traditional": TraditionalAI, "llm": ScalingLLM}
+
+
+def _regime_technology() -> dict:
+    from .params import ScalingLLM, TraditionalAI
+
+    return {"benchmark": None, "traditional": TraditionalAI, "llm": ScalingLLM}
+
+
+def _regime_params() -> dict:
+    from .params import Economy, names
+
+    return {regime: names(Economy, *([tech] if tech else [])) for regime, tech in REGIME_TECHNOLOGY.items()}
+
+
+#: regime -> its technology class (built on first use: the classes import JAX)
+REGIME_TECHNOLOGY = LazyMapping(_regime_technology)
 #: The parameters each regime takes, from the parameter registry (simulator.params).
-REGIME_PARAMS = {regime: names(Economy, *([tech] if tech else [])) for regime, tech in REGIME_TECHNOLOGY.items()}
+REGIME_PARAMS = LazyMapping(_regime_params)
 
 
 class Regime(str, Enum):
@@ -58,6 +68,8 @@ class Method(str, Enum):
 
 
 def _nearest_index(values, target, log: bool) -> int:
+    import numpy as np
+
     v = np.log(values) if log else np.asarray(values)
     t = math.log(target) if log else target
     return int(np.argmin(np.abs(v - t)))
@@ -65,6 +77,8 @@ def _nearest_index(values, target, log: bool) -> int:
 
 def _path_assignment_points(scenario, ds):
     """Points of a path sweep: ``date`` (nearest date) or the path's G / N_bar (nearest in log); default first, middle, last."""
+    import numpy as np
+
     from .scenario import axis_name
 
     dates = ds["date"].values.astype("datetime64[D]")
@@ -270,6 +284,7 @@ def validate(scenario_file: Path = typer.Argument(..., help="Scenario YAML to ch
     """Check a scenario file; print what it would run."""
     from .execution import execution_options
     from .scenario import load_scenario
+    from .solve import resolve_method
     from .sweep import format_bytes, memory_estimate
 
     try:
@@ -290,7 +305,7 @@ def validate(scenario_file: Path = typer.Argument(..., help="Scenario YAML to ch
         typer.echo(f"    G {path.G[0]:.3g} .. {path.G[-1]:.3g}, N {path.N_bar[0]:.3g} .. {path.N_bar[-1]:.3g}")
     else:
         typer.echo(f"  sweep: {s.sweep_mode} over {list(s.axes) or 'nothing'}, {points:,} points")
-    typer.echo(f"  solver: {resolve_method(s.technologies, s.solver.method)}")
+    typer.echo(f"  solver: {resolve_method(s.technologies, s.solver.method)}, accuracy {s.solver.accuracy:.3g}")
     where = execution.backend + (f" into a Zarr store ({execution.store or 'default path'})" if execution.uses_store else ", in memory")
     typer.echo(f"  execution: {where}")
     estimate = memory_estimate(s, concurrency=_concurrency(execution))
@@ -335,27 +350,40 @@ def solve(
     sets: List[str] = typer.Option([], "--set", help="NAME=VALUE; names: " + ", ".join(SOLVE_DEFAULTS)),
     as_json: bool = typer.Option(False, "--json", help="Print JSON (otherwise a table)."),
     method: Method = typer.Option(Method.auto, "--method", help="Solver route."),
+    accuracy: Optional[float] = typer.Option(
+        None, "--accuracy", help="Relative accuracy that status ok vouches for, in (0, 1) (default 1e-8); a point whose "
+                                 "error estimate exceeds it is ill_conditioned (values printed, exit code 1)."),
 ) -> None:
     """Solve one equilibrium point."""
+    import numpy as np
+
+    from .equilibrium import RESIDUALS
+    from .factors import factor_names
+    from .params import Economy, names
+    from .solve import SolverOptions
+    from .solve import solve as solve_point
+
     v = _parse_sets(sets, regime.value)
     try:
         economy = Economy(**{k: v[k] for k in names(Economy)})
         technology = REGIME_TECHNOLOGY[regime.value]
         techs = () if technology is None else (technology(**{k: v[k] for k in names(technology)}),)
-        eq = solve_point(economy, techs, options=SolverOptions(method=method.value))
+        options = SolverOptions(method=method.value, **({} if accuracy is None else {"accuracy": accuracy}))
+        eq = solve_point(economy, techs, options=options)
     except LLMLaborError as exc:
         _error(str(exc))
     factors = factor_names(techs)
     status = Status(int(eq.status))
+    found = status in (Status.OK, Status.ILL_CONDITIONED)  # an equilibrium with values (ill_conditioned: not vouched for)
     shares = {n: _number(s) for n, s in zip(factors, np.asarray(eq.shares))}
-    shares.setdefault("M", 0.0 if status == Status.OK else None)
+    shares.setdefault("M", 0.0 if found else None)
     result = {
         "regime": regime.value,
         "status": status.name.lower(),
         "status_code": int(status),
         "status_description": status.description,
         "parameters": v,
-        "segments": eq.segments(factors) if status == Status.OK else [],
+        "segments": eq.segments(factors) if found else [],
         "W_L": _number(eq.W_L),
         "W_H": _number(eq.W_H),
         "premium": _number(eq.premium),
@@ -363,6 +391,8 @@ def solve(
         "m": _number(np.sum(eq.m)) if techs else 0.0,
         "shares": shares,
         "residuals": {k: _number(r) for k, r in zip(RESIDUALS, np.asarray(eq.residuals))},
+        "error": _number(eq.error),
+        "accuracy": options.accuracy,
     }
     if as_json:
         typer.echo(json.dumps(result, indent=2))
@@ -374,6 +404,7 @@ def solve(
         table.add_row(key, f"{result[key]:.10g}" if result[key] is not None else "-")
     table.add_row("segments", " | ".join(f"{s['factor']}[{s['start']:.4f},{s['end']:.4f}]" for s in result["segments"]))
     table.add_row("max |residual|", f"{max(abs(r) for r in result['residuals'].values() if r is not None):.2e}")
+    table.add_row("error estimate", f"{result['error']:.2e} (accuracy {options.accuracy:.3g})" if result["error"] is not None else "-")
     Console().print(table)
     if status != Status.OK:
         raise typer.Exit(1)

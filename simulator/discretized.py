@@ -38,8 +38,8 @@ import jax.numpy as jnp
 
 from .analytic import benchmark_log_wage, benchmark_threshold, economy_admissible
 from .params import admissible
-from .equilibrium import UNUSED, Equilibrium, finalize
-from .factors import H_INDEX, L_INDEX, log_productivity_columns
+from .equilibrium import ACCURACY, UNUSED, Equilibrium, finalize
+from .factors import H_INDEX, L_INDEX, integrate_over_segments, log_productivity_columns
 from . import residuals
 from .kernels import MERGE_BY_COUNTING, argmin, cell_of, cell_of_reference, merged_nodes, paired_sums_before, pick, sums
 from .residuals import Measures
@@ -55,6 +55,14 @@ REFINE_STEPS = 2
 #: past it). At n = 1024, 4-5% of the LLM benchmark's points did so with a cap of 2 and went to the
 #: retry; with a cap of 1, 2%.
 NEWTON_MAX_STEP = 1.0
+#: The discretisation error estimate is this multiple of the first-order change of the solution
+#: from the grid's profiles to the exact ones (see :func:`discretisation_error`).
+DISCRETISATION_SAFETY = 2.0
+#: A kind of labour with a positive measure of tasks below this many cells (1/n_tasks), ending at a
+#: switch point inside a cell, is not resolved by the grid (its wage is Y s/L): the estimate is
+#: infinite.  A technology's sliver moves the wages at second order in its width, and its ends'
+#: moves enter the estimate like any other switch point's.
+SLIVER_CELLS = 1.0
 #: E_L and E_H where no technology can work: above any log wage, and finite so that (x - D)
 #: and its positive part stay exact (-1e300 and 0).
 _OUT_OF_REACH = 1e300
@@ -73,6 +81,8 @@ class DiscretizedOptions:
     edge_offset: float = 1e-9
     #: apply the residual tolerance in :func:`~simulator.equilibrium.finalize` (see ``AnalyticOptions.check``)
     check: bool = True
+    #: relative accuracy that ``ok`` vouches for (see :data:`simulator.equilibrium.ACCURACY`)
+    accuracy: float = ACCURACY
     #: run ``strategy`` on a grid of COARSE_TASKS cells and then take REFINE_STEPS Newton steps on
     #: the fine grid, twice as many after the nested strategy (when n_tasks >= 4 COARSE_TASKS);
     #: otherwise run it on the fine grid throughout
@@ -365,8 +375,8 @@ def solve_discretized(economy, technologies=(), options: DiscretizedOptions = Di
 
     Parameters are pytrees, so this function vmaps over a batch of economies
     and technologies.  Returns a verified :class:`Equilibrium` whose residuals
-    refer to the discretised profiles (the discretisation error itself is
-    measured against the semi-analytic route in the tests).
+    refer to the discretised profiles; its ``error`` adds the grid's distance from the
+    continuous model (:func:`discretisation_error`) to the rounding (:func:`conditioning_error`).
     """
     technologies = tuple(technologies)
     e = economy
@@ -407,8 +417,89 @@ def solve_discretized(economy, technologies=(), options: DiscretizedOptions = Di
     for t in technologies:
         ok = ok & admissible(t, ("F",))
     status = jnp.where(ok, jnp.where(unbounded, Status.UNBOUNDED, Status.OK), Status.INADMISSIBLE)
-    return finalize(e, technologies, x, x + theta, boundaries, factors, status, log_prod=grid.log_prod_columns,
-                    integrate=grid.integrate_segments, check=options.check)
+    evaluated = grid.evaluate_with_slopes(x, theta)
+    error = (conditioning_error(grid, e, x, theta, boundaries, factors, evaluated)
+             + discretisation_error(grid, e, technologies, x, theta, boundaries, factors, evaluated, options.n_tasks))
+    return finalize(e, technologies, x, x + theta, boundaries, factors, status, error=error, log_prod=grid.log_prod_columns,
+                    integrate=grid.integrate_segments, check=options.check, accuracy=options.accuracy)
+
+
+def conditioning_error(grid: Grid, economy, x, theta, boundaries, factors, evaluated=None):
+    """:func:`simulator.residuals.error_estimate` on the grid's own profiles at (x, θ) with the segments
+    (``boundaries``, ``factors``): rounding and what the residuals leave, amplified by the
+    conditioning (not the discretisation error).  Positions on the grid are plain numbers in [0, 1].
+    ``evaluated``: :meth:`Grid.evaluate_with_slopes` at (x, θ), when already computed."""
+    measures, slopes = residuals.split(grid.evaluate_with_slopes(x, theta) if evaluated is None else evaluated)
+    size = [jnp.max(jnp.where(jnp.isfinite(v), jnp.abs(v), 0.0)) for v in (grid.ell_left[L_INDEX], grid.ell_left[H_INDEX], grid.T_left)]
+    phi_scale = jnp.abs(x) + jnp.abs(theta) + sum(size)
+    return residuals.error_estimate(measures, slopes, theta, residuals.log_supply_ratio(economy), phi_scale,
+                                    residuals.position_rounding(boundaries, factors, L_INDEX, complements=False),
+                                    residuals.position_rounding(boundaries, factors, H_INDEX, complements=False))
+
+
+def discretisation_error(grid: Grid, economy, technologies, x, theta, boundaries, factors, evaluated, n_tasks: int):
+    """Estimated relative error of W_L, W_H, W_H/W_L and Y from the grid's interpolation of the
+    profiles (one point; the largest of the four).
+
+    The residual of the continuous model at the grid's solution, to first order: [M4] with the
+    exact integrals of the profiles over the grid's segments, and [M5] with each switch point moved
+    to where the exact profiles cross (one Newton step along the task line, with exact slopes;
+    boundaries at breakpoints stay).  The wages then move by −J⁻¹ r (J: the grid's Jacobian, as
+    in :func:`simulator.residuals.error_estimate`), and output with them and with the measures of
+    labour's tasks.  The result is :data:`DISCRETISATION_SAFETY` times the largest change.
+    A kind of labour with positive measure below :data:`SLIVER_CELLS` cells that ends at a switch
+    point is not resolved by the grid; nor is a switch point that moves by more than a quarter of
+    the narrower segment beside it (the first-order step is then out of its range): the estimate
+    is then infinite.
+
+    ``boundaries`` (S+1,), ``factors`` (S,): the grid's segments (:meth:`Grid.segments`);
+    ``evaluated``: :meth:`Grid.evaluate_with_slopes` at (x, θ).  Returns a scalar.
+    """
+    measures, slopes = residuals.split(evaluated)
+    n_factors = 2 + len(technologies)
+    b = boundaries
+    inner = b[1:-1]
+    left_f, right_f = factors[:-1], factors[1:]
+    breaks = jnp.stack([jnp.asarray(p, dtype=jnp.float64) for p in grid._breaks]) if grid._breaks else jnp.zeros((0,))
+    at_break = jnp.any(inner[:, None] == breaks[None, :], axis=1) if grid._breaks else jnp.zeros(inner.shape, dtype=bool)
+    switch = (right_f != UNUSED) & (left_f != right_f) & (inner > 0.0) & (inner < 1.0) & ~at_break
+    # exact log productivities and their slopes at the switch points: (K, S - 1)
+    ell, slope = jax.jvp(lambda i: jnp.stack(log_productivity_columns(economy, technologies, i)), (inner,), (jnp.ones_like(inner),))
+    log_prices = jnp.stack([x, x + theta] + [jnp.log(jnp.asarray(t.F, dtype=jnp.float64)) for t in technologies])
+    fl, fr = jnp.clip(left_f, 0, n_factors - 1), jnp.clip(right_f, 0, n_factors - 1)
+    cols = jnp.arange(inner.shape[0])
+    # cost of the left factor less that of the right one; it rises through zero at the true switch
+    gap = (log_prices[fl] - ell[fl, cols]) - (log_prices[fr] - ell[fr, cols])
+    rate = slope[fr, cols] - slope[fl, cols]
+    move = jnp.where(switch, -gap / jnp.where(switch, rate, 1.0), 0.0)
+    # the left factor gains the move, the right one loses it
+    gain = [jnp.sum(jnp.where(left_f == k, move, 0.0)) - jnp.sum(jnp.where(right_f == k, move, 0.0)) for k in range(n_factors)]
+    widths = jnp.where(factors != UNUSED, jnp.diff(b), 0.0)
+    shares = [jnp.sum(jnp.where(factors == k, widths, 0.0)) for k in range(n_factors)]
+    exact = [jnp.sum(jnp.where(factors == k, integrate_over_segments(economy, technologies, k, b), 0.0)) for k in range(n_factors)]
+    r4 = sum(s * log_prices[k] - exact[k] for k, s in enumerate(shares))
+    s_L, s_H = measures.s_L, measures.s_H
+    r5 = residuals.residual(measures, theta, residuals.log_supply_ratio(economy))[1] + jnp.log1p(gain[L_INDEX] / s_L) - jnp.log1p(gain[H_INDEX] / s_H)
+    (a11, a12), (a21, a22) = residuals.jacobian(s_L, s_H, slopes)
+    det = a11 * a22 - a12 * a21
+    dx = -(a22 * r4 - a12 * r5) / det
+    dt = -(-a21 * r4 + a11 * r5) / det
+    # ln Y = ln(W_L L + W_H H) − ln(s_L + s_H)
+    total = s_L + s_H
+    w_H = s_H / total
+    d_total = gain[L_INDEX] + gain[H_INDEX] + (slopes.dsL_dx + slopes.dsH_dx) * dx + (slopes.dsL_dtheta + slopes.dsH_dtheta) * dt
+    dy = dx + w_H * dt - jnp.log1p(d_total / total)
+    worst = jnp.max(jnp.abs(jnp.stack([dx, dt, dx + dt, dy])))
+    # what the grid cannot resolve
+    cell = 1.0 / n_tasks
+    free_end = jnp.concatenate([jnp.zeros(1, dtype=bool), switch, jnp.zeros(1, dtype=bool)])
+    seg_free = free_end[:-1] | free_end[1:]
+    sliver = functools.reduce(jnp.logical_or, [(shares[k] > 0) & (shares[k] < SLIVER_CELLS * cell) & jnp.any(seg_free & (factors == k))
+                                               for k in (L_INDEX, H_INDEX)])
+    beside = jnp.minimum(widths[:-1], widths[1:])
+    too_far = jnp.any(switch & (jnp.abs(move) > 0.25 * beside))
+    error = DISCRETISATION_SAFETY * jnp.expm1(worst)
+    return jnp.where(sliver | too_far | jnp.isnan(error), jnp.inf, error)
 
 
 def residual(economy, technologies, x, theta, options: DiscretizedOptions = DiscretizedOptions()):
@@ -431,14 +522,15 @@ def assignment(economy, technologies, x, theta, options: DiscretizedOptions = Di
 
 def log_wages(economy, technologies, options: DiscretizedOptions = DiscretizedOptions()):
     """(x, θ) = (ln W_L, ln(W_H/W_L)) of :func:`solve_discretized`'s equilibrium, shape (2,), NaN where it
-    is not ``ok``; differentiable in the parameters through :func:`residual` (implicit function theorem,
+    has none (neither ``ok`` nor ``ill_conditioned``: the grid's solution does not depend on the accuracy
+    asked for); differentiable in the parameters through :func:`residual` (implicit function theorem,
     :func:`simulator.residuals.implicit_solution`)."""
     technologies = tuple(technologies)
     checked = dataclasses.replace(options, check=True)
 
     def solve(p):
         eq = solve_discretized(p[0], p[1], checked)
-        ok = eq.status == Status.OK
+        ok = (eq.status == Status.OK) | (eq.status == Status.ILL_CONDITIONED)  # the grid's own solution either way
         return jnp.stack([jnp.where(ok, jnp.log(eq.W_L), jnp.nan), jnp.where(ok, jnp.log(eq.W_H) - jnp.log(eq.W_L), jnp.nan)])
 
     def residual_at(z, p):

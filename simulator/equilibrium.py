@@ -34,13 +34,16 @@ import jax
 import jax.numpy as jnp
 
 from .factors import L_INDEX, H_INDEX, integrate_over_segments, log_productivity_columns
-from .kernels import pick
+from .kernels import argmin, pick
 from .status import Status
 
 #: Residual names, in the order of ``Equilibrium.residuals``.
 RESIDUALS = ("labour_L", "labour_H", "numeraire", "zero_profit", "no_arbitrage")
 #: Default tolerance on every residual.
 TOLERANCE = 1e-10
+#: Default relative accuracy that ``ok`` vouches for: a point whose error estimate
+#: (``Equilibrium.error``) exceeds it is ILL_CONDITIONED (``SolverOptions.accuracy``).
+ACCURACY = 1e-8
 UNUSED = -1
 
 
@@ -59,6 +62,10 @@ class Equilibrium:
       [boundaries[k], boundaries[k+1]] and is performed by factor ``factors[k]``
       (0 = L, 1 = H, 2+j = technology j, -1 = unused padding at the end).
     * ``residuals`` (B, 5): see :data:`RESIDUALS`.
+    * ``error`` (B): estimated relative error of W_L, W_H, the premium and Y (the largest of the
+      four): float64 rounding amplified by the conditioning of [M4]-[M5], plus what the residuals
+      leave, and on the general route the grid's resolution (``docs/model.md``, section 9).
+      NaN where there is no equilibrium.
     * ``status`` (B): a :class:`~simulator.status.Status` code.
     """
 
@@ -71,6 +78,7 @@ class Equilibrium:
     boundaries: Any
     factors: Any
     residuals: Any
+    error: Any
     status: Any
 
     @property
@@ -127,14 +135,22 @@ def segment_shares(widths, factors, n_factors: int):
     return jnp.stack([jnp.sum(jnp.where(factors == k, widths, 0.0)) for k in range(n_factors)])
 
 
+#: Unit roundoff of float64: a task position p is only known to about EPS·|p|.
+_EPS = 2.0 ** -53
+
+
 def _no_arbitrage(log_prod, log_wages, boundaries, factors):
-    """Largest log-cost excess of the assigned factor over the cheapest one.
+    """Largest log-cost excess of the assigned factor over the cheapest one, beyond what the
+    resolution of task positions explains.
 
     Checked at the midpoint of each used segment and at each boundary between
     two used segments: one-sidedly for the technologies, whose profiles may
     jump there, and at the point itself for labour (Assumption 1 profiles are
     continuous; the unused one-sided labour columns are dropped by the
-    compiler).  ``log_prod(points)`` returns one array per factor.  The loops over the (few, static) segments are unrolled:
+    compiler).  A segment's ends are floats, known to 2 eps |p|; over that
+    distance the excess can change by its slope, which is allowed for (it
+    matters only for slivers where profiles are steep, as next to 1).
+    ``log_prod(points)`` returns one array per factor.  The loops over the (few, static) segments are unrolled:
     under ``vmap`` every operation is then on a batch-long vector, which
     vectorises far better than small per-point axes with gathers.
     """
@@ -144,29 +160,39 @@ def _no_arbitrage(log_prod, log_wages, boundaries, factors):
     used = [(f[k] != UNUSED) & (b[k + 1] > b[k]) for k in range(S)]
 
     def costs(point):
-        return [w - ell for w, ell in zip(log_wages, log_prod(point))]
+        """Log costs of each factor at ``point`` and their slopes in the task position."""
+        values, slopes = jax.jvp(log_prod, (point,), (jnp.ones_like(point),))
+        return [w - ell for w, ell in zip(log_wages, values)], [jnp.where(jnp.isfinite(d), -d, 0.0) for d in slopes]
+
+    def beyond(excess, slope, position):
+        return jnp.maximum(excess - 2.0 * _EPS * jnp.abs(position) * jnp.abs(slope), 0.0)
 
     worst = jnp.zeros_like(b[0])
     for k in range(S):
-        cost = costs(b[k] + 0.5 * (b[k + 1] - b[k]))
-        excess = pick(cost, f[k]) - functools.reduce(jnp.minimum, cost)
+        cost, slope = costs(b[k] + 0.5 * (b[k + 1] - b[k]))
+        cheapest = argmin(cost)
+        excess = pick(cost, f[k]) - pick(cost, cheapest)
+        excess = beyond(excess, pick(slope, f[k]) - pick(slope, cheapest), jnp.maximum(jnp.abs(b[k]), jnp.abs(b[k + 1])))
         worst = jnp.maximum(worst, jnp.where(used[k], excess, 0.0))
     delta = 1e-12
     for k in range(S - 1):
-        at = costs(b[k + 1])[:2]
-        minus, plus = at + costs(b[k + 1] - delta)[2:], at + costs(b[k + 1] + delta)[2:]
-        gap = jnp.maximum(pick(minus, f[k]) - pick(minus, f[k + 1]), pick(plus, f[k + 1]) - pick(plus, f[k]))
+        (at, at_slope), (below, below_slope), (above, above_slope) = costs(b[k + 1]), costs(b[k + 1] - delta), costs(b[k + 1] + delta)
+        minus, plus = at[:2] + below[2:], at[:2] + above[2:]
+        minus_slope, plus_slope = at_slope[:2] + below_slope[2:], at_slope[:2] + above_slope[2:]
+        gap = jnp.maximum(beyond(pick(minus, f[k]) - pick(minus, f[k + 1]), pick(minus_slope, f[k]) - pick(minus_slope, f[k + 1]), b[k + 1]),
+                          beyond(pick(plus, f[k + 1]) - pick(plus, f[k]), pick(plus_slope, f[k + 1]) - pick(plus_slope, f[k]), b[k + 1]))
         gap = jnp.where(used[k] & used[k + 1] & (f[k] != f[k + 1]), gap, 0.0)
         worst = jnp.maximum(worst, jnp.where(jnp.isnan(gap), jnp.inf, gap))
     return worst
 
 
-def finalize(economy, technologies, x, log_W_H, boundaries, factors, status, *, widths=None, log_prod=None, integrate=None,
-             check: bool = True, max_used: int | None = None) -> Equilibrium:
+def finalize(economy, technologies, x, log_W_H, boundaries, factors, status, *, error, widths=None, log_prod=None,
+             integrate=None, check: bool = True, accuracy: float = ACCURACY, max_used: int | None = None) -> Equilibrium:
     """Build a verified :class:`Equilibrium` from log wages ``x = ln W_L``, ``log_W_H = ln W_H`` and segments.
 
     Works on a single point; vmap it for batches.  ``status`` is the solver's
-    own status; it becomes NOT_CONVERGED when a residual exceeds :data:`TOLERANCE`.
+    own status; it becomes NOT_CONVERGED when a residual exceeds :data:`TOLERANCE`, and
+    ILL_CONDITIONED when the route's ``error`` estimate (see :class:`Equilibrium`) exceeds ``accuracy``.
     ``log_prod(points) -> [ℓ_0, ..., ℓ_{K-1}]`` (one array of ``points.shape``
     per factor) and ``integrate(k, boundaries) -> (S,)`` (∫ ℓ_k over each
     segment) define the task profiles the conditions are checked against;
@@ -223,13 +249,26 @@ def finalize(economy, technologies, x, log_W_H, boundaries, factors, status, *, 
         jnp.where(overflow, jnp.inf, _no_arbitrage(log_prod, log_wages, boundaries, factors)),
     )
     eq = Equilibrium(W_L=W_L, W_H=W_H, premium=W_H / W_L, Y=Y, m=m, shares=shares, boundaries=all_boundaries, factors=all_factors,
-                     residuals=residuals, status=jnp.asarray(status).astype(jnp.int32))
-    return apply_tolerance(eq) if check else eq
+                     residuals=residuals, error=_with_market_clearing(error, shares, residuals), status=jnp.asarray(status).astype(jnp.int32))
+    return apply_tolerance(eq, accuracy) if check else eq
 
 
-def apply_tolerance(eq: Equilibrium) -> Equilibrium:
+def _with_market_clearing(error, shares, residuals):
+    """The route's error estimate, at least each labour market's residual relative to that factor's
+    measure of tasks: the residuals are in units of Y, so a sliver can leave them tiny while its
+    market is far from clearing (and a labour type with no tasks at all cannot clear its market)."""
+    error = jnp.asarray(error, dtype=jnp.float64)
+    for k, r in ((L_INDEX, residuals[0]), (H_INDEX, residuals[1])):
+        s = shares[k]
+        error = jnp.maximum(error, jnp.where(s > 0, jnp.abs(r) / jnp.where(s > 0, s, 1.0), jnp.inf))
+    return error
+
+
+def apply_tolerance(eq: Equilibrium, accuracy: float = ACCURACY) -> Equilibrium:
     """A point whose solver reported OK but with a residual above :data:`TOLERANCE` becomes
-    NOT_CONVERGED; every point not OK then has NaN wages, premium, output, models and shares.
+    NOT_CONVERGED, and one whose error estimate exceeds ``accuracy`` (or is not a number) becomes
+    ILL_CONDITIONED; every point without an equilibrium (neither OK nor ILL_CONDITIONED) then has
+    NaN wages, premium, output, models, shares and error.
 
     Elementwise over any batch shape; :func:`finalize` applies it unless told not to. Residuals
     given as a tuple of columns are stacked on the last axis.
@@ -237,11 +276,13 @@ def apply_tolerance(eq: Equilibrium) -> Equilibrium:
     if isinstance(eq.residuals, tuple):
         eq = dataclasses.replace(eq, residuals=jnp.stack(eq.residuals, axis=-1))
     bad = ~jnp.all(jnp.abs(eq.residuals) <= TOLERANCE, axis=-1)
-    status = jnp.where((eq.status == Status.OK) & bad, Status.NOT_CONVERGED, eq.status).astype(jnp.int32)
-    failed = status != Status.OK
+    status = jnp.where((eq.status == Status.OK) & bad, Status.NOT_CONVERGED, eq.status)
+    vague = ~(eq.error <= accuracy)
+    status = jnp.where((status == Status.OK) & vague, Status.ILL_CONDITIONED, status).astype(jnp.int32)
+    failed = (status != Status.OK) & (status != Status.ILL_CONDITIONED)
 
     def masked(v):
         return jnp.where(failed.reshape(failed.shape + (1,) * (v.ndim - failed.ndim)), jnp.nan, v)
 
     return dataclasses.replace(eq, W_L=masked(eq.W_L), W_H=masked(eq.W_H), premium=masked(eq.premium), Y=masked(eq.Y),
-                               m=masked(eq.m), shares=masked(eq.shares), status=status)
+                               m=masked(eq.m), shares=masked(eq.shares), error=masked(eq.error), status=status)

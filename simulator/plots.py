@@ -55,9 +55,12 @@ def _thin(sub: xr.Dataset, dims, limit: int) -> tuple[xr.Dataset, str]:
 
 
 STATUS_COLOURS = {Status.PENDING: "#BBBBBB", Status.UNBOUNDED: "#C44E52", Status.NOT_CONVERGED: "#8172B3",
-                  Status.INADMISSIBLE: "#937860", Status.NO_BRACKET: "#DA8BC3"}
+                  Status.INADMISSIBLE: "#937860", Status.NO_BRACKET: "#DA8BC3", Status.ILL_CONDITIONED: "#E5AE38"}
 #: a status without a colour above (e.g. one added later) is drawn in this one
 OTHER_STATUS_COLOUR = "#999999"
+#: hatch of each status band: an equilibrium whose values are not vouched for is cross-hatched, the others slashed
+STATUS_HATCHES = {Status.ILL_CONDITIONED: "xx"}
+DEFAULT_HATCH = "//"
 #: a premium axis is logarithmic when its largest value exceeds its smallest by more than this factor
 LOG_SPAN = 5.0
 
@@ -76,7 +79,33 @@ def _status_colour(code: int) -> str:
         return OTHER_STATUS_COLOUR
 
 
-def _status_handles(status: np.ndarray, unit: str = "points") -> list:
+def _status_hatch(code: int) -> str:
+    try:
+        return STATUS_HATCHES.get(Status(int(code)), DEFAULT_HATCH)
+    except ValueError:
+        return DEFAULT_HATCH
+
+
+def _accuracy(ds) -> float | None:
+    """The accuracy ``ok`` vouches for in a sweep (the ``error`` variable's attribute), or None."""
+    value = ds["error"].attrs.get("accuracy") if "error" in ds.variables else None
+    return None if value is None else float(value)
+
+
+def _status_text(code: int, accuracy: float | None = None) -> str:
+    """What a status band means: 'ill conditioned: error above accuracy 1e-08', 'no equilibrium: unbounded'."""
+    if code == Status.ILL_CONDITIONED:
+        return "ill conditioned: error above accuracy" + (f" {accuracy:.3g}" if accuracy is not None else "")
+    if code == Status.PENDING:
+        return "not solved yet: pending"
+    return f"no equilibrium: {_status_name(code)}"
+
+
+def _status_label(code: int, n: int, unit: str = "points", accuracy: float | None = None) -> str:
+    return f"{_status_text(code, accuracy)} ({n:,} {unit if n != 1 else unit.rstrip('s')})"
+
+
+def _status_handles(status: np.ndarray, unit: str = "points", accuracy: float | None = None) -> list:
     """One hatched legend patch per status other than ok that occurs in ``status``, with its count."""
     from matplotlib.patches import Patch
 
@@ -84,8 +113,8 @@ def _status_handles(status: np.ndarray, unit: str = "points") -> list:
     handles = []
     for code in sorted(set(codes[codes != Status.OK].tolist())):
         n = int(np.sum(codes == code))
-        handles.append(Patch(facecolor=_status_colour(code), alpha=0.6, hatch="//", edgecolor="white",
-                             label=f"no equilibrium: {_status_name(code)} ({n:,} {unit if n != 1 else unit.rstrip('s')})"))
+        handles.append(Patch(facecolor=_status_colour(code), alpha=0.6, hatch=_status_hatch(code), edgecolor="white",
+                             label=_status_label(code, n, unit, accuracy)))
     return handles
 
 
@@ -132,7 +161,8 @@ def _log_premium(values) -> bool:
 
 
 def premium_heatmap(ds: xr.Dataset, path: Path, log_dims=(), figure: bool = False):
-    """Premium W_H/W_L over the first two swept dimensions; points without an equilibrium hatched by status.
+    """Premium W_H/W_L over the first two swept dimensions at ``ok`` points; every other point hatched by status
+    (``ill_conditioned`` points, whose values are not vouched for, cross-hatched in their own band).
 
     The colour scale is logarithmic when the premium spans more than a factor
     ``LOG_SPAN``.  Returns the path (or, with ``figure=True``, the matplotlib
@@ -142,7 +172,7 @@ def premium_heatmap(ds: xr.Dataset, path: Path, log_dims=(), figure: bool = Fals
     if len(dims) < 2:
         return None
     plt = _plt()
-    from matplotlib.colors import ListedColormap, LogNorm
+    from matplotlib.colors import LogNorm
 
     xd, yd = dims[1], dims[0]
     sub, fixed = _middle(ds, (xd, yd))
@@ -151,17 +181,18 @@ def premium_heatmap(ds: xr.Dataset, path: Path, log_dims=(), figure: bool = Fals
     z = np.ma.masked_where(status != Status.OK, sub["premium"].values)
     fig, ax = plt.subplots(figsize=(6.4, 5.2), constrained_layout=True)
     norm = LogNorm(vmin=float(z.min()), vmax=float(z.max())) if z.count() and _log_premium(z.compressed()) else None
-    mesh = ax.pcolormesh(sub[xd].values, sub[yd].values, z, shading="nearest", cmap="viridis", norm=norm)
+    xe, ye = _edges(sub[xd].values, xd in log_dims), _edges(sub[yd].values, yd in log_dims)
+    mesh = ax.pcolormesh(xe, ye, z, shading="flat", cmap="viridis", norm=norm)
     bar = fig.colorbar(mesh, ax=ax, label="skill premium $W_H/W_L$" + (" (log scale)" if norm is not None else ""))
     if norm is not None:
         _plain_log_ticks(bar.ax.yaxis)
     if "m" in sub:
         adopted = (sub["shares"].isel(factor=slice(2, None)).sum("factor") > 0).values.astype(float)
-        if 0 < adopted.mean() < 1:
+        adopted = np.where(status == Status.OK, adopted, np.nan)  # the frontier between ok points only
+        if np.isfinite(adopted).any() and 0 < np.nanmean(adopted) < 1:
             ax.contour(sub[xd].values, sub[yd].values, adopted, levels=[0.5], colors="white", linewidths=1.2)
     for code in sorted(set(status[status != Status.OK].tolist())):
-        ax.pcolormesh(sub[xd].values, sub[yd].values, np.ma.masked_where(status != code, np.ones(status.shape)),
-                      shading="nearest", cmap=ListedColormap([_status_colour(code)]), alpha=0.6, hatch="//")
+        _band(ax, xe, ye, status == code, _status_colour(code), _status_hatch(code))
     for d, setter in ((xd, ax.set_xscale), (yd, ax.set_yscale)):
         if d in log_dims:
             setter("log")
@@ -171,12 +202,34 @@ def premium_heatmap(ds: xr.Dataset, path: Path, log_dims=(), figure: bool = Fals
     if "m" in sub:
         title += " (white line: adoption frontier)"
     ax.set_title(title + thinned + (f"\nother parameters at {_fixed_text(fixed)}" if fixed else ""), fontsize=10)
-    handles = _status_handles(status)
+    handles = _status_handles(status, accuracy=_accuracy(ds))
     if handles:
         ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.13), fontsize=7, frameon=False,
                   ncol=min(len(handles), 2))
     _caption(fig, ds)
     return _finish(plt, fig, path, figure)
+
+
+def _edges(x: np.ndarray, log: bool) -> np.ndarray:
+    """Cell edges (n+1,) around coordinates ``x`` (n,): midpoints, geometric on a log axis, the ends mirrored."""
+    x = np.asarray(x, dtype=float)
+    if x.size == 1:
+        return np.array([x[0] * 0.9, x[0] * 1.1]) if x[0] else np.array([-0.5, 0.5])
+    mids = np.sqrt(x[1:] * x[:-1]) if log else 0.5 * (x[1:] + x[:-1])
+    first, last = (x[0] ** 2 / mids[0], x[-1] ** 2 / mids[-1]) if log else (2 * x[0] - mids[0], 2 * x[-1] - mids[-1])
+    return np.concatenate([[first], mids, [last]])
+
+
+def _band(ax, xe: np.ndarray, ye: np.ndarray, mask: np.ndarray, colour: str, hatch: str):
+    """Hatched rectangles over the cells where ``mask`` (ny, nx) is True, one per run along x (a PolyCollection:
+    a QuadMesh does not draw hatches)."""
+    from matplotlib.collections import PolyCollection
+
+    verts = [[(xe[a], ye[r]), (xe[b], ye[r]), (xe[b], ye[r + 1]), (xe[a], ye[r + 1])]
+             for r in range(mask.shape[0]) for a, b in _runs(mask[r])]
+    band = PolyCollection(verts, facecolors=colour, alpha=0.6, hatch=hatch, edgecolors="white", linewidths=0)
+    ax.add_collection(band, autolim=False)
+    return band
 
 
 def _finish(plt, fig, path, figure: bool):
@@ -192,8 +245,9 @@ def _finish(plt, fig, path, figure: bool):
 def thresholds(ds: xr.Dataset, path: Path, log_dims=(), figure: bool = False):
     """Task assignment along [0,1] (bands) and the premium against the first swept parameter.
 
-    Points without an equilibrium are hatched bands coloured by status, each
-    status named in the legend; the premium axis is logarithmic when it spans
+    Points that are not ``ok`` (no equilibrium, or ``ill_conditioned``: values
+    not vouched for) are hatched bands coloured by status, each status named
+    in the legend, and left out of the premium line; the premium axis is logarithmic when it spans
     more than a factor ``LOG_SPAN``.  Returns the path (or the Figure, with
     ``figure=True``).
     """
@@ -214,26 +268,20 @@ def thresholds(ds: xr.Dataset, path: Path, log_dims=(), figure: bool = False):
     if x.dtype.kind == "M":  # dates (a path sweep)
         half = (x[1:] - x[:-1]) / 2 if x.size > 1 else np.array([np.timedelta64(15, "D")], dtype=x.dtype.str.replace("M", "m"))
         edges = np.concatenate([[x[0] - half[0]], x[:-1] + half, [x[-1] + half[-1]]])
-    elif x.size > 1:
-        edges = np.empty(x.size + 1)
-        mids = np.sqrt(x[1:] * x[:-1]) if xd in log_dims else 0.5 * (x[1:] + x[:-1])
-        edges[1:-1] = mids
-        edges[0] = x[0] ** 2 / mids[0] if xd in log_dims else 2 * x[0] - mids[0]
-        edges[-1] = x[-1] ** 2 / mids[-1] if xd in log_dims else 2 * x[-1] - mids[-1]
     else:
-        edges = np.array([x[0] * 0.9, x[0] * 1.1])
+        edges = _edges(x, xd in log_dims)
     status = sub["status"].values
     for j in range(x.size):
         if not ok[j]:
             ax0.fill_between([edges[j], edges[j + 1]], 0, 1, facecolor=_status_colour(status[j]), alpha=0.6,
-                             hatch="//", edgecolor="white", linewidth=0)
+                             hatch=_status_hatch(status[j]), edgecolor="white", linewidth=0)
             continue
         for k in range(f.shape[1]):
             if f[j, k] >= 0 and b[j, k + 1] > b[j, k]:
                 ax0.fill_between([edges[j], edges[j + 1]], b[j, k], b[j, k + 1], color=colours[f[j, k]], linewidth=0)
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in colours]
     labels = [FACTOR_LABELS.get(n, f"model {n}") for n in names]
-    status_handles = _status_handles(status)
+    status_handles = _status_handles(status, accuracy=_accuracy(ds))
     ax0.legend(handles + status_handles, labels + [h.get_label() for h in status_handles], loc="upper left",
                bbox_to_anchor=(1.0, 1.0), fontsize=7, title="performed by")
     ax0.set_ylabel("task i (complexity)")
@@ -256,8 +304,8 @@ def thresholds(ds: xr.Dataset, path: Path, log_dims=(), figure: bool = False):
 def assignment(ds: xr.Dataset, path: Path, points: list[dict], labels: list[str], figure: bool = False):
     """Bars along [0,1] coloured by the factor performing each task, one per chosen point.
 
-    A point without an equilibrium is a hatched bar coloured and named by its
-    status.  Returns the path (or the Figure, with ``figure=True``).
+    A point that is not ``ok`` is a hatched bar coloured and named by its
+    status (an ``ill_conditioned`` one with its error estimate).  Returns the path (or the Figure, with ``figure=True``).
     """
     if not points:
         return None
@@ -265,13 +313,18 @@ def assignment(ds: xr.Dataset, path: Path, points: list[dict], labels: list[str]
     names = [str(n) for n in ds["factor"].values]
     colours = _colours(names)
     fig, ax = plt.subplots(figsize=(7.5, 1.1 + 0.5 * len(points)), constrained_layout=True)
+    accuracy = _accuracy(ds)
     shown = []
     for row, (index, label) in enumerate(zip(points, labels)):
         p = ds.isel(index) if index else ds
         shown.append(int(p["status"]))
-        if int(p["status"]) != Status.OK:
-            ax.barh(row, 1.0, left=0.0, facecolor=_status_colour(int(p["status"])), alpha=0.6, hatch="//", edgecolor="white")
-            ax.text(0.5, row, f"no equilibrium: {_status_name(int(p['status']))}", ha="center", va="center", fontsize=8)
+        code = int(p["status"])
+        if code != Status.OK:
+            ax.barh(row, 1.0, left=0.0, facecolor=_status_colour(code), alpha=0.6, hatch=_status_hatch(code), edgecolor="white")
+            text = _status_text(code, accuracy)
+            if code == Status.ILL_CONDITIONED and "error" in p:
+                text = text.replace("error above", f"error {float(p['error']):.1e} above")
+            ax.text(0.5, row, text, ha="center", va="center", fontsize=8)
             continue
         b, f = p["boundaries"].values, p["segment_factor"].values
         for k in range(f.size):
@@ -281,7 +334,7 @@ def assignment(ds: xr.Dataset, path: Path, points: list[dict], labels: list[str]
     ax.set_yticks(range(len(points)), labels, fontsize=8)
     ax.set_xlim(0, 1)
     ax.set_xlabel("task i (complexity)")
-    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in colours] + _status_handles(shown)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in colours] + _status_handles(shown, accuracy=accuracy)
     legend_labels = [FACTOR_LABELS.get(n, f"model {n}") for n in names] + [h.get_label() for h in handles[len(names):]]
     ax.legend(handles, legend_labels, ncol=min(len(handles), 4), loc="lower center", bbox_to_anchor=(0.5, 1.0),
               fontsize=7, frameon=False)
@@ -315,7 +368,7 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(change[::2], change[1::2]))
 
 
-def frontier(ds: xr.Dataset, path: Path, max_labels: int = 45) -> Path | None:
+def frontier(ds: xr.Dataset, path: Path, max_labels: int = 45, figure: bool = False):
     """A path sweep over calendar time, in stacked panels sharing the date axis.
 
     From the top: the models that moved the frontier (labels; dotted lines
@@ -323,8 +376,8 @@ def frontier(ds: xr.Dataset, path: Path, max_labels: int = 45) -> Path | None:
     when it spans more than a factor 5), who performs each task of [0, 1],
     the LLM's task share, output Y.  The path is a step function: each value
     holds from its date to the next.  Points whose status is not ``ok`` are
-    shaded, with a legend entry naming the status.  Returns None unless
-    ``ds`` has a ``date`` dimension.
+    shaded, with a legend entry naming the status.  Returns the path (or the
+    Figure, with ``figure=True``); None unless ``ds`` has a ``date`` dimension.
     """
     import json
 
@@ -412,14 +465,15 @@ def frontier(ds: xr.Dataset, path: Path, max_labels: int = 45) -> Path | None:
     ax_y.set_xlabel("date")
     ax_y.set_xlim(edges[0], edges[-1])
 
-    # points without an equilibrium
+    # dates that are not ok: no equilibrium, or ill_conditioned (values not vouched for, left out like the others)
     handles = []
     for code in sorted(set(status[~ok].tolist())):
-        colour = STATUS_COLOURS.get(Status(code), "#999999")
+        colour, hatch = _status_colour(code), _status_hatch(code)
         for a, b in _runs(status == code):
             for ax in axes[1:]:
-                ax.axvspan(edges[a], edges[b], color=colour, alpha=0.3, linewidth=0, hatch="//", zorder=0.4)
-        handles.append(Patch(color=colour, alpha=0.3, label=f"status {Status(code).name.lower()} ({int(np.sum(status == code))} dates)"))
+                ax.axvspan(edges[a], edges[b], color=colour, alpha=0.3, linewidth=0, hatch=hatch, zorder=0.4)
+        handles.append(Patch(color=colour, alpha=0.3, hatch=hatch,
+                             label=_status_label(code, int(np.sum(status == code)), "dates", _accuracy(ds))))
     if handles:
         fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize=7, frameon=False)
 
@@ -435,6 +489,4 @@ def frontier(ds: xr.Dataset, path: Path, max_labels: int = 45) -> Path | None:
     _caption(fig, ds)
     if record.get("attribution"):
         fig.text(0.99, 0.005, record["attribution"], fontsize=6, color="grey", ha="right")
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return _finish(plt, fig, path, figure)

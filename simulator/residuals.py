@@ -123,3 +123,69 @@ def implicit_solution(solve: Callable, residual_fn: Callable):
         return z, -jnp.linalg.solve(J_z, r_dot)
 
     return solution
+
+
+
+#: Unit roundoff of float64.
+EPS = 2.0 ** -53
+#: Rounding in a computed residual, in units of the roundoff times the size of the terms summed:
+#: an allowance for the dozen or so operations each term takes.
+ROUNDING_ULPS = 16.0
+
+
+def position_rounding(boundaries, factors, k, complements: bool = True):
+    """How well factor ``k``'s measure of tasks is known, in units of the roundoff: the sum of its
+    segments' end positions, each as the distance to the nearer end of [0, 1] when the route computes
+    narrow segments there from complements (``complements``), else as the position itself.
+
+    ``boundaries`` (S+1,), ``factors`` (S,) as in :class:`~simulator.equilibrium.Equilibrium`.
+    """
+    b0, b1 = boundaries[:-1], boundaries[1:]
+    size = (lambda p: jnp.minimum(p, 1.0 - p)) if complements else jnp.abs
+    return jnp.sum(jnp.where((factors == k) & (b1 >= b0), size(b0) + size(b1), 0.0))
+
+
+def error_estimate(measures: Measures, slopes: Slopes, theta, log_supply_ratio, phi_scale, rounding_L, rounding_H, shares=None):
+    """Estimated relative error of W_L, W_H, W_H/W_L and Y at a computed root (x, θ) of [M4]-[M5].
+
+    The root is off by δz = −J⁻¹(r + ν) (J: :func:`jacobian`), where r = (r_M4, r_M5) is what the
+    solver left and ν the rounding in evaluating r: :data:`ROUNDING_ULPS` · eps times
+    ``phi_scale`` (the sizes of the terms of φ, which cancel near the existence frontier) for
+    [M4]; for [M5] the relative rounding of θ and of the two task measures, each known to
+    eps · ``rounding_*`` in absolute terms (:func:`position_rounding`).  The wages then move by
+    δx and δx + δθ.  Output satisfies both Y = W_L L/s_L and Y = W_H H/s_H, so it moves by
+    δx − δ ln s_L or by δx + δθ − δ ln s_H plus the rounding of that measure, and the smaller of
+    the two bounds holds.  ``shares``: the measures (s_L, s_H) the route reports, when it computes
+    them otherwise than :class:`Measures` at (x, θ); their difference from ``measures`` is added.
+    Bounds are taken term by term in absolute value; where J is singular the estimate is infinite.
+
+    Returns the largest of the four relative errors (a scalar per point; elementwise over batches).
+    """
+    s_L, s_H = measures.s_L, measures.s_H
+    r4, r5 = residual(measures, theta, log_supply_ratio)
+    rel_L = ROUNDING_ULPS * EPS * rounding_L / s_L
+    rel_H = ROUNDING_ULPS * EPS * rounding_H / s_H
+    b4 = jnp.abs(r4) + ROUNDING_ULPS * EPS * jnp.abs(phi_scale)
+    b5 = jnp.abs(r5) + ROUNDING_ULPS * EPS * (1.0 + jnp.abs(theta) + jnp.abs(log_supply_ratio)) + rel_L + rel_H
+    (a11, a12), (a21, a22) = jacobian(s_L, s_H, slopes)
+    det = a11 * a22 - a12 * a21
+    # rows of J⁻¹ for x, θ and x + θ
+    row_x = (a22 / det, -a12 / det)
+    row_t = (-a21 / det, a11 / det)
+    row_wh = (row_x[0] + row_t[0], row_x[1] + row_t[1])
+
+    def bound(row):
+        return jnp.abs(row[0]) * b4 + jnp.abs(row[1]) * b5
+
+    def output_bound(row, s, ds_dx, ds_dtheta, rel, reported):
+        # ln Y = (log wage) + ln(supply) − ln s: the row of J⁻¹ for the log wage less (∂ ln s/∂z) J⁻¹
+        gx, gt = ds_dx / s, ds_dtheta / s
+        moved = (row[0] - gx * row_x[0] - gt * row_t[0], row[1] - gx * row_x[1] - gt * row_t[1])
+        mismatch = 0.0 if reported is None else jnp.abs(jnp.log(reported / s))
+        return bound(moved) + rel + mismatch
+
+    reported_L, reported_H = (None, None) if shares is None else shares
+    output = jnp.minimum(output_bound(row_x, s_L, slopes.dsL_dx, slopes.dsL_dtheta, rel_L, reported_L),
+                         output_bound(row_wh, s_H, slopes.dsH_dx, slopes.dsH_dtheta, rel_H, reported_H))
+    err = jnp.maximum(jnp.maximum(bound(row_x), bound(row_t)), jnp.maximum(bound(row_wh), output))
+    return jnp.where(jnp.isnan(err) | (det == 0), jnp.inf, err)

@@ -17,6 +17,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, ValidationError, create_model
 
 from . import params as registry
+from .equilibrium import ACCURACY
 from .errors import FrontierError, ParameterError, ScenarioError
 from .params import Economy, ScalingLLM, TraditionalAI, check_admissible
 from .solve import SolverOptions
@@ -110,6 +111,8 @@ class SolverSpec(_Strict):
     n_tasks: StrictInt = Field(default=1024, gt=1)
     max_segments: StrictInt = Field(default=16, ge=4)
     chunk_size: StrictInt = Field(default=65536, gt=0)
+    #: relative accuracy that status ok vouches for, in (0, 1) (checked in _build)
+    accuracy: Number = ACCURACY
 
 
 class OutputSpec(_Strict):
@@ -349,10 +352,30 @@ def _validate(model, data, prefix: tuple, source, lines, drop: tuple = ()):
         loc = tuple(p for p in loc if p not in ("int", "float"))
         full = prefix + loc
         message = f"must be a number, got {err.get('input')!r}" if number_error else f"{err['msg']} (got {err.get('input')!r})"
+        if number_error and _reads_as_number(err.get("input")):
+            message += f" (YAML reads {err['input']} as text: write the mantissa with a point, e.g. {_yaml_float(err['input'])})"
         if err["type"] == "extra_forbidden":
             owner = _model_at(model, loc[:-1])
             message = f"unknown key; allowed keys are {sorted(owner.model_fields)}" if owner else err["msg"]
         raise ScenarioError(message, file=source, line=_nearest_line(lines, full), key=_dotted(full)) from None
+
+
+def _reads_as_number(value) -> bool:
+    """Whether a string is a number in exponent form that YAML 1.1 leaves as text (``1e-9``, ``1.0e9``)."""
+    if not isinstance(value, str) or "e" not in value.lower():
+        return False
+    try:
+        return math.isfinite(float(value))
+    except ValueError:
+        return False
+
+
+def _yaml_float(text: str) -> str:
+    """``'1e-9'`` -> ``'1.0e-9'``, ``'1e9'`` -> ``'1.0e+9'`` (YAML 1.1 wants a point and a signed exponent)."""
+    mantissa, _, exponent = text.strip().lower().partition("e")
+    if exponent and exponent[0] not in "+-":
+        exponent = "+" + exponent
+    return f"{mantissa if '.' in mantissa else mantissa + '.0'}" + (f"e{exponent}" if exponent else "")
 
 
 def _model_at(model, loc: tuple):
@@ -429,10 +452,12 @@ def _build(spec: ScenarioSpec, tech_specs, sweep_values, text: str, source, line
         elif not axes:
             fail("a sweep needs at least one parameter", ("sweep", "parameters"))
     s = spec.solver
+    if not 0 < s.accuracy < 1:  # also false for NaN
+        fail(f"must be a number in (0, 1), got {s.accuracy!r}", ("solver", "accuracy"))
     try:
         solver = SolverOptions(method=s.method, strategy=s.strategy, n_outer=s.n_outer, n_inner=s.n_inner, n_traditional=s.n_traditional,
                                n_tasks=s.n_tasks, max_segments=s.max_segments, retry_n_outer=s.retry_n_outer,
-                               retry_n_inner=s.retry_n_inner)
+                               retry_n_inner=s.retry_n_inner, accuracy=float(s.accuracy))
         from .solve import resolve_method
 
         resolve_method(technologies, s.method)

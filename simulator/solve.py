@@ -23,7 +23,7 @@ import numpy as np
 
 from . import analytic
 from .discretized import DiscretizedOptions, solve_discretized
-from .equilibrium import Equilibrium, apply_tolerance
+from .equilibrium import ACCURACY, Equilibrium, apply_tolerance
 from .errors import ParameterError
 from .execution import batch, retry
 from .params import Economy, ScalingLLM, TraditionalAI, check_admissible, check_arguments
@@ -51,6 +51,9 @@ class SolverOptions:
     #: :mod:`simulator.execution.retry`.
     retry_n_outer: int = 80
     retry_n_inner: int = 12
+    #: Relative accuracy that status ``ok`` vouches for in W_L, W_H, the premium and Y: a point
+    #: whose error estimate (``Equilibrium.error``) exceeds it is ``ill_conditioned``.
+    accuracy: float = ACCURACY
 
     @property
     def retry(self) -> "SolverOptions | None":
@@ -67,6 +70,8 @@ class SolverOptions:
             minimum = 0 if name.startswith("retry") else 1
             if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
                 raise ParameterError(f"solver.{name}: must be an integer >= {minimum}, got {value!r}")
+        if isinstance(self.accuracy, bool) or not isinstance(self.accuracy, (int, float)) or not 0 < self.accuracy < 1:
+            raise ParameterError(f"solver.accuracy: must be a number in (0, 1), got {self.accuracy!r}")
         if self.max_segments < 4:
             raise ParameterError(f"solver.max_segments: must be >= 4, got {self.max_segments}")
 
@@ -98,14 +103,14 @@ def _single_point_solver(technologies: Sequence, options: SolverOptions, check: 
     if method == "discretized":
         opts = DiscretizedOptions(
             n_tasks=options.n_tasks, n_outer=options.n_outer, n_inner=options.n_inner, max_segments=options.max_segments,
-            strategy=options.strategy, check=check,
+            strategy=options.strategy, check=check, accuracy=options.accuracy,
             coarse_start=options.strategy == "newton" or options.retry is not None,  # a last nested pass works on the fine grid only
         )
         return lambda e, techs: solve_discretized(e, techs, opts)
     opts = analytic.AnalyticOptions(n_outer=options.n_outer, n_inner=options.n_inner, n_traditional=options.n_traditional,
-                                    strategy=options.strategy, check=check)
+                                    strategy=options.strategy, check=check, accuracy=options.accuracy)
     if len(technologies) == 0:
-        return lambda e, techs: analytic.benchmark(e, check)
+        return lambda e, techs: analytic.benchmark(e, check, options.accuracy)
     if isinstance(technologies[0], TraditionalAI):
         return lambda e, techs: analytic.traditional_ai(e, techs[0], opts)
     return lambda e, techs: analytic.scaling_llm(e, techs[0], opts)
@@ -167,11 +172,17 @@ def _cells(technologies, options: SolverOptions) -> int:
     return options.n_tasks + 1 if resolve_method(technologies, options.method) == "discretized" else 0
 
 
+@functools.lru_cache(maxsize=16)
+def _finisher(accuracy: float):
+    """:func:`apply_tolerance` at ``accuracy``, one function object per value (it keys a compiled program)."""
+    return functools.partial(apply_tolerance, accuracy=accuracy)
+
+
 def _solve_flat(structure, technologies, options: SolverOptions, treedef, flat: list[np.ndarray]):
     """One pass over flat parameter arrays (one point per entry), in slices and streams (:func:`batch.run_batch`)."""
     cells = _cells(technologies, options)
     return batch.run_batch(functools.partial(_compiled, structure, options, True), treedef, flat, cells=cells,
-                           finish=None if cells else apply_tolerance)
+                           finish=None if cells else _finisher(options.accuracy))
 
 
 @float64

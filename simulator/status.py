@@ -21,6 +21,11 @@ class Status(enum.IntEnum):
     INADMISSIBLE = 3
     #: The premium could not be bracketed.
     NO_BRACKET = 4
+    #: An equilibrium was found and meets every condition to tolerance, but its estimated error
+    #: (``Equilibrium.error``: float64 rounding amplified by the conditioning, and on the general
+    #: route the grid's resolution) exceeds the accuracy asked for (``SolverOptions.accuracy``).
+    #: Its values are kept, with the estimate; they are not vouched for.
+    ILL_CONDITIONED = 5
 
     @property
     def description(self) -> str:
@@ -34,4 +39,5 @@ _DESCRIPTIONS = {
     Status.NOT_CONVERGED: "solver stopped with residuals above tolerance",
     Status.INADMISSIBLE: "parameters violate an admissibility condition",
     Status.NO_BRACKET: "premium could not be bracketed",
+    Status.ILL_CONDITIONED: "equilibrium found, but its estimated error exceeds the accuracy asked for",
 }

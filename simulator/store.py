@@ -84,6 +84,8 @@ def prepare(scenario: Scenario, lay: Layout, url: str, *, restart: bool = False,
     group = _open_existing(url)
     if restart:
         group = None
+    if group is not None:
+        _check_variables(group, lay, url)
     if group is not None and group.attrs.get("sweep_fingerprint") != fp:
         raise StoreError(
             f"{url}: the store holds another sweep (scenario {group.attrs.get('scenario_name')!r}, "
@@ -101,6 +103,30 @@ def prepare(scenario: Scenario, lay: Layout, url: str, *, restart: bool = False,
                  "git_commit": git_commit(), "backend": backend, "blocks_missing": int(np.sum(done == 0))})
     progress.attrs["runs"] = runs
     return StoreState(url=url, fingerprint=fp, run=run, done=done)
+
+
+def _check_variables(group, lay: Layout, url: str) -> None:
+    """Raise :class:`StoreError` unless the store holds exactly this layout's variables, with its dtypes.
+
+    A store written by another version of the package (e.g. before the variable ``error`` existed)
+    is refused by name rather than resumed with a mix of old and new outputs.
+    """
+    have = {name: array.dtype for name, array in group.arrays()}
+    want = {name: np.dtype(var.dtype) for name, var in lay.variables.items()}
+    missing = sorted(set(want) - set(have))
+    extra = sorted(set(have) - set(want) - set(lay.coords))
+    changed = sorted(n for n in set(want) & set(have) if np.dtype(have[n]) != want[n])
+    if missing or extra or changed:
+        what = "; ".join(part for part in (
+            f"it lacks {missing}" if missing else "",
+            f"it has variables this version does not write: {extra}" if extra else "",
+            "dtypes differ: " + ", ".join(f"{n} {np.dtype(have[n])} instead of {want[n]}" for n in changed) if changed else "",
+        ) if part)
+        raise StoreError(
+            f"{url}: the store was written by another version of llm-labor ({what}, version "
+            f"{group.attrs.get('package_version', 'unknown')}); it cannot be resumed without mixing outputs. "
+            "Run with --restart to solve it again, or choose another store"
+        )
 
 
 def _open_existing(url: str, mode: str = "r+"):

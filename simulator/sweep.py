@@ -147,9 +147,17 @@ def _variables(scenario: Scenario, names: list[str], n_seg: int) -> dict[str, Va
         "residuals": Variable("residuals", "condition", "float64", nan, {
             "long_name": "equilibrium residuals", **one, "comment": "relative residuals of the equilibrium conditions",
             "tolerance": 1e-10}),
+        "error": Variable("error", None, "float64", nan, {
+            "long_name": "estimated relative error of W_L, W_H, premium and Y", **one,
+            "comment": "the largest of the four estimated relative errors: float64 rounding amplified by the conditioning "
+                       "of the equilibrium, and on the discretised route the grid's resolution (docs/model.md); status ok "
+                       "vouches for error <= accuracy, ill_conditioned keeps its values with error > accuracy; NaN where "
+                       "there is no equilibrium",
+            "accuracy": float(scenario.solver.accuracy)}),
         "status": Variable("status", None, "int8", int(Status.PENDING), {
             "long_name": "solver status", **one, "flag_values": [int(s) for s in Status],
-            "flag_meanings": " ".join(s.name.lower() for s in Status)}),
+            "flag_meanings": " ".join(s.name.lower() for s in Status),
+            "comment": "; ".join(f"{s.name.lower()}: {s.description}" for s in Status)}),
     }
     if scenario.technologies:
         variables["m"] = Variable("m", "technology", "float64", nan, {
@@ -400,7 +408,8 @@ def parameter_record(obj) -> dict:
 
 
 def summary_table(ds: xr.Dataset) -> list[tuple[str, str]]:
-    """Short text summary: counts by status and ranges of the main outcomes.
+    """Short text summary: counts by status, ranges of the main outcomes over ``ok`` points and the
+    largest error estimate among them (and the error range of ``ill_conditioned`` points).
 
     Works on NumPy- and Dask-backed datasets alike.  On a store it reads the
     data in two passes: the status counts, then every range at once (the
@@ -412,21 +421,37 @@ def summary_table(ds: xr.Dataset) -> list[tuple[str, str]]:
     (counts,) = dask.compute({s: (status == s).sum() for s in Status})
     rows = [("points", f"{status.size:,}")]
     rows += [(f"status {s.name.lower()}", f"{int(n):,}") for s, n in counts.items() if n]
-    n_ok = int(counts[Status.OK])
-    if not n_ok:  # ranges over no point would be all-NaN reductions
+    n_ok, n_ill = int(counts[Status.OK]), int(counts[Status.ILL_CONDITIONED])
+    has_error = "error" in ds
+    lazy = {}
+    if n_ok:  # ranges over no point would be all-NaN reductions
+        ok = status == Status.OK
+        lazy.update({var: (ds[var].where(ok).min(), ds[var].where(ok).max()) for var in ("premium", "W_L", "W_H", "Y")})
+        lazy["residual"] = abs(ds["residuals"]).where(ok).max()
+        if has_error:
+            lazy["error"] = ds["error"].where(ok).max()
+        if "m" in ds:
+            lazy["adopted"] = (ds["shares"].isel(factor=slice(2, None)).sum("factor") > 0).where(ok).sum()
+    if n_ill and has_error:
+        ill = status == Status.ILL_CONDITIONED
+        lazy["ill_error"] = (ds["error"].where(ill).min(), ds["error"].where(ill).max())
+    if not lazy:
         return rows
-    ok = status == Status.OK
-    lazy = {var: (ds[var].where(ok).min(), ds[var].where(ok).max()) for var in ("premium", "W_L", "W_H", "Y")}
-    lazy["residual"] = abs(ds["residuals"]).where(ok).max()
-    if "m" in ds:
-        lazy["adopted"] = (ds["shares"].isel(factor=slice(2, None)).sum("factor") > 0).where(ok).sum()
     (got,) = dask.compute(lazy)
-    for var in ("premium", "W_L", "W_H", "Y"):
-        low, high = got[var]
-        rows.append((var, f"{float(low):.6g} .. {float(high):.6g}"))
-    rows.append(("max |residual|", f"{float(got['residual']):.2e}"))
-    if "adopted" in got:
-        rows.append(("points with a model adopted", f"{float(got['adopted']) / n_ok:.1%}"))
+    accuracy = ds["error"].attrs.get("accuracy") if has_error else None
+    against = f" (accuracy {float(accuracy):.3g})" if accuracy is not None else ""
+    if n_ok:
+        for var in ("premium", "W_L", "W_H", "Y"):
+            low, high = got[var]
+            rows.append((var, f"{float(low):.6g} .. {float(high):.6g}"))
+        rows.append(("max |residual|", f"{float(got['residual']):.2e}"))
+        if "error" in got:
+            rows.append(("max error estimate, ok points", f"{float(got['error']):.2e}{against}"))
+        if "adopted" in got:
+            rows.append(("points with a model adopted", f"{float(got['adopted']) / n_ok:.1%}"))
+    if "ill_error" in got:
+        low, high = got["ill_error"]
+        rows.append(("error estimate, ill_conditioned points", f"{float(low):.2e} .. {float(high):.2e}{against}"))
     return rows
 
 

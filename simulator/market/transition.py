@@ -119,6 +119,10 @@ def simulate(scenario: Scenario, dynamics: Dynamics | None = None, *, progress: 
         loc = ("dynamics", "paths", next(iter(dyn.paths))) if dyn.paths else ("technologies",)
         raise scenario_error(scenario, f"no finite equilibrium at period {t}: models make output unbounded "
                                        "(see docs/model.md); the market cannot follow this path", loc)
+    if dyn.init == "equilibrium" and status[0] == Status.ILL_CONDITIONED:
+        raise scenario_error(scenario, f"init 'equilibrium': the engine's equilibrium at period 0 is ill_conditioned "
+                                       f"(estimated error {float(np.asarray(eqs.error)[0]):.2e} above solver.accuracy "
+                                       f"{scenario.solver.accuracy:.3g}): its values are not vouched for", ("dynamics", "init"))
     if dyn.init == "equilibrium" and status[0] != Status.OK:
         raise scenario_error(scenario, f"init 'equilibrium': the engine found no equilibrium at period 0 "
                                        f"({Status(int(status[0])).name.lower()})", ("dynamics", "init"))
@@ -217,6 +221,8 @@ def simulate(scenario: Scenario, dynamics: Dynamics | None = None, *, progress: 
             "eq_shares": (P + ("factor",), eq["shares"], {"long_name": "engine equilibrium task measures"}),
             "eq_boundaries": (P + ("eq_boundary",), eq["boundaries"], {"long_name": "engine equilibrium segment boundaries"}),
             "eq_segment_factor": (P + ("eq_segment",), eq["factors"].astype(np.int8), {"long_name": "engine equilibrium factor per segment", **flag_attrs}),
+            "eq_error": (P, eq["error"], {"long_name": "estimated relative error of the engine equilibrium's W_L, W_H, premium and Y",
+                                          "accuracy": float(scenario.solver.accuracy)}),
             "eq_status": (P, eq["status"].astype(np.int8), {"long_name": "engine solver status",
                                                              "flag_values": [int(s) for s in Status], "flag_meanings": " ".join(s.name.lower() for s in Status)}),
         })
@@ -248,6 +254,8 @@ _MARKET_UNITS = {
     "moves": ("1", "count of workers"), "assignment": ("1", "fraction of the task's output"),
     "task_wage": ("1", _GOOD), "wage_quantiles": ("1", _GOOD), "m": ("1", "model units; " + _GOOD),
     "eq_status": ("1", None),
+    "error": ("1", "largest estimated relative error of W_L, W_H, premium and Y (docs/model.md); status ok vouches for "
+                   "error <= accuracy; NaN where there is no equilibrium"),
 }
 _MARKET_COORDS = {
     "period": "period", "task": "task cell centre i", "factor": "factor (L, H, then each technology's models)",

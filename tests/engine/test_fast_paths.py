@@ -155,7 +155,7 @@ def test_checks_over_the_used_segments_only_change_nothing_and_catch_an_overflow
     x, y = jnp.log(eq.W_L), jnp.log(eq.W_H)
 
     def again(max_used):
-        return finalize(e, (t,), x, y, eq.boundaries, eq.factors, jnp.int32(Status.OK), max_used=max_used)
+        return finalize(e, (t,), x, y, eq.boundaries, eq.factors, jnp.int32(Status.OK), error=0.0, max_used=max_used)
 
     full = again(None)
     for k in (3, 4):
@@ -191,6 +191,6 @@ def test_coarse_started_retry_solves_a_labour_share_narrower_than_a_coarse_cell(
     retry = discretized.DiscretizedOptions(strategy="nested", n_outer=16, n_inner=4)
     last = discretized.DiscretizedOptions(strategy="nested", n_outer=80, n_inner=12, coarse_start=False)
     first, reference = (jax.jit(lambda e, t, o=o: discretized.solve_discretized(e, (t,), o))(economy, llm) for o in (retry, last))
-    assert int(first.status) == int(reference.status) == Status.OK
+    assert int(first.status) == int(reference.status) == Status.ILL_CONDITIONED  # O(h²) error above 1e-8; values kept
     assert float(first.shares[0]) < 0.5 / discretized.COARSE_TASKS
     np.testing.assert_allclose([float(first.W_L), float(first.premium)], [float(reference.W_L), float(reference.premium)], rtol=1e-12)

@@ -173,4 +173,5 @@ def test_general_route_residuals(e, p, I_lo, width_u, F):
     eq = solve(e, techs, options=SolverOptions(method="discretized", n_tasks=256))
     if int(eq.status) == Status.UNBOUNDED:
         return
-    check_residuals(eq)
+    assert int(eq.status) in (Status.OK, Status.ILL_CONDITIONED), Status(int(eq.status)).name  # O(h²) error vs 1e-8
+    assert np.max(np.abs(np.asarray(eq.residuals))) <= TOL, np.asarray(eq.residuals)

@@ -28,7 +28,9 @@ def test_traditional_no_finite_equilibrium_below_threshold():
     F = np.array([0.5 * threshold, threshold, threshold * (1 + 1e-6), 1.2 * threshold, 0.6])
     eq = solve_batch(ECON, [TraditionalAI(A_bar=A_bar, mu=mu, F=F)])
     status = np.asarray(eq.status)
-    assert list(status[:2]) == [Status.UNBOUNDED, Status.UNBOUNDED]
+    assert status[0] == Status.UNBOUNDED
+    # F = Ā e^{-μ} in float64 lies within rounding of the frontier: neither side can be vouched for
+    assert status[1] == Status.ILL_CONDITIONED and np.isinf(eq.error[1])
     assert list(status[3:]) == [Status.OK, Status.OK]
     assert np.isnan(eq.Y[0]) and np.isfinite(eq.Y[3])  # an unbounded point is flagged, not a number
     # near the threshold output grows without bound
@@ -164,7 +166,7 @@ def test_routes_agree_with_second_order_convergence(case):
     errors = []
     for n in ns:
         d = solve(ECON, techs, options=SolverOptions(method="discretized", n_tasks=int(n)))
-        assert int(d.status) == Status.OK
+        assert int(d.status) == Status.ILL_CONDITIONED  # its O(h²) error exceeds the accuracy 1e-8; values kept
         assert np.max(np.abs(d.residuals)) <= 1e-10
         assert [s["factor"] for s in d.segments()] == factors(exact)
         errors.append(max(abs(float(d.W_L - exact.W_L)), abs(float(d.W_H - exact.W_H)), float(np.max(np.abs(d.shares - exact.shares)))))
@@ -183,7 +185,7 @@ def test_discretized_takes_general_profiles_and_two_technologies():
     b = solve(ECON, [prof], options=SolverOptions(method="discretized", n_tasks=512))
     assert float(a.premium) == pytest.approx(float(b.premium), rel=1e-12)
     both = solve(ECON, [trad, llm(I_lo=0.63, I_hi=0.91)], options=SolverOptions(method="discretized", n_tasks=512))
-    assert int(both.status) == Status.OK
+    assert int(both.status) == Status.ILL_CONDITIONED  # O(h²) error above 1e-8
     seg = both.segments(["L", "H", "traditional", "llm"])
     assert seg[0]["factor"] == "traditional" and seg[-1]["factor"] == "H"
     llm_seg = [s for s in seg if s["factor"] == "llm"]
@@ -204,7 +206,7 @@ def test_llm_data_profile_as_array_or_callable():
     a = solve(ECON, [as_array], options=opts)
     c = solve(ECON, [as_callable], options=opts)
     for eq in (a, c):
-        assert int(eq.status) == Status.OK
+        assert int(eq.status) == Status.ILL_CONDITIONED  # O(h²) error above 1e-8
         assert np.max(np.abs(eq.residuals)) <= 1e-10
     # array cells put the window edges on nodes: second-order accurate
     assert float(a.premium) == pytest.approx(float(exact.premium), rel=1e-5)

@@ -139,6 +139,37 @@ def test_solve_json_llm_and_unbounded():
     assert code == 1 and out["status"] == "unbounded" and out["Y"] is None
 
 
+def test_solve_json_reports_the_error_estimate_and_prints_ill_conditioned_values():
+    args = ("--regime", "traditional", "--set", "F=0.6", "--set", "A_bar=2", "--set", "mu=2")
+    code, out = run_json(*args)
+    eq = solve(Economy(eta=1.0, A_L=1.0, A_H=1.5, L=1.0, H=0.6), [TraditionalAI(A_bar=2.0, mu=2.0, F=0.6)])
+    assert code == 0 and out["status"] == "ok" and out["accuracy"] == 1e-8
+    assert isinstance(out["error"], float) and out["error"] == float(eq.error) <= 1e-8
+    # the same point asked for an accuracy below its estimate: ill_conditioned, with every value printed
+    code, ill = run_json(*args, "--accuracy", "1e-17")
+    assert float(eq.error) > 1e-17
+    assert code == 1 and ill["status"] == "ill_conditioned" and ill["status_code"] == 5 and ill["accuracy"] == 1e-17
+    for key in ("W_L", "W_H", "premium", "Y", "m", "shares", "segments", "residuals", "error"):
+        assert ill[key] == out[key], key
+    assert ill["segments"] and ill["W_L"] is not None
+    # near the unbounded frontier F = A_bar e^{-mu} (relative gap 1e-13) a float64 answer is not accurate to 1e-8
+    frontier = 2.0 * math.exp(-2.0) * (1 + 1e-13)
+    code, near = run_json("--regime", "traditional", "--set", f"F={frontier!r}", "--set", "A_bar=2", "--set", "mu=2")
+    assert code == 1 and near["status"] == "ill_conditioned", near
+    assert near["W_L"] is not None and near["premium"] is not None and near["Y"] is not None and near["segments"]
+    error = float(solve(Economy(eta=1.0, A_L=1.0, A_H=1.5, L=1.0, H=0.6), [TraditionalAI(A_bar=2.0, mu=2.0, F=frontier)]).error)
+    assert error > 1e-8 and near["error"] == (error if math.isfinite(error) else None)  # JSON has no infinity: null
+    # no equilibrium: no estimate
+    code, none = run_json("--regime", "traditional", "--set", "F=0.1", "--set", "A_bar=2", "--set", "mu=2")
+    assert code == 1 and none["status"] == "unbounded" and none["error"] is None
+
+
+@pytest.mark.parametrize("value", ["0", "2", "nan"])
+def test_solve_bad_accuracy(value):
+    result = runner.invoke(app, ["solve", "--regime", "benchmark", "--accuracy", value, "--json"])
+    assert result.exit_code == 2 and "solver.accuracy: must be a number in (0, 1)" in result.output
+
+
 @pytest.mark.parametrize(
     "args,fragment",
     [

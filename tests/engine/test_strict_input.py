@@ -248,3 +248,36 @@ def test_jitted_and_vmapped_solvers_still_trace():
     # a tracer next to a concrete bad value: the concrete one is still checked
     with pytest.raises(ParameterError, match=r"^Economy\.A_L: "):
         jax.jit(lambda x: Economy(eta=x, A_L="1").eta)(1.0)
+
+
+# ----------------------------------------------------------------------------- solver.accuracy
+ACCURACY_SCENARIO = "name: x\neconomy: {eta: 1, A_L: 1, A_H: 1, L: 1, H: 1}\nsolver:\n  method: auto\n  accuracy: VALUE\n"
+
+
+@pytest.mark.parametrize("text, value", [("1.0e-6", 1e-6), ("0.5", 0.5), ("1.0e-17", 1e-17)])
+def test_solver_accuracy_is_read_into_the_solver_options(text, value):
+    s = parse_scenario(ACCURACY_SCENARIO.replace("VALUE", text), source="s.yaml")
+    assert s.solver.accuracy == value and isinstance(s.solver.accuracy, float)
+    assert parse_scenario(ACCURACY_SCENARIO.replace("  accuracy: VALUE\n", "")).solver.accuracy == 1e-8  # the default
+
+
+@pytest.mark.parametrize("text, words", [
+    ("0", ["must be a number in (0, 1), got 0"]),
+    ("2", ["must be a number in (0, 1), got 2"]),
+    ("1", ["must be a number in (0, 1), got 1"]),
+    ("-1.0e-3", ["must be a number in (0, 1), got -0.001"]),
+    (".nan", ["must be a number in (0, 1), got nan"]),
+    ('"x"', ["must be a number, got 'x'"]),
+    ("true", ["must be a number, got True"]),
+    ("1e-9", ["must be a number, got '1e-9'", "write", "1.0e-9"]),  # YAML 1.1 reads this as text
+], ids=["0", "2", "1", "negative", "nan", "string", "bool", "1e-9 as text"])
+def test_a_bad_solver_accuracy_names_the_key_and_line(tmp_path, text, words):
+    with pytest.raises(ScenarioError) as exc:
+        parse_scenario(ACCURACY_SCENARIO.replace("VALUE", text), source="s.yaml")
+    msg = str(exc.value)
+    assert exc.value.line == 5 and msg.startswith("s.yaml:5: key 'solver.accuracy': "), msg
+    for w in words:
+        assert w in msg, msg
+    p = tmp_path / "s.yaml"
+    p.write_text(ACCURACY_SCENARIO.replace("VALUE", text))
+    _one_error_line(runner.invoke(app, ["validate", str(p)]), f"{p}:5:", "solver.accuracy", *words)
