@@ -34,7 +34,7 @@ from .equilibrium import ACCURACY, Equilibrium, finalize
 from .factors import H_INDEX, L_INDEX
 from . import residuals
 from .params import Economy, ScalingLLM, TraditionalAI, admissible, joint_admissible
-from .residuals import Measures, Slopes
+from .residuals import Measures
 from .rootfind import make_nested_solver, make_newton_solver, safeguarded_newton
 from .status import Status
 
@@ -95,16 +95,11 @@ def _phi_scale(e: Economy, x, theta, measures: Measures, model_terms=()):
             + jnp.maximum(1.0 - s_L - s_H, 0.0) * sum((jnp.abs(t) for t in model_terms), 0.0))
 
 
-def _error(e: Economy, measures, x, theta, boundaries, factors, model_terms=(), slopes=None, shares=None):
+def _error(e: Economy, measures_and_slopes, x, theta, boundaries, factors, model_terms=(), shares=None):
     """:func:`simulator.residuals.error_estimate` at (x, θ) for the segments (``boundaries``,
-    ``factors``), with the slopes of the measures by autodiff (``measures(x, θ) -> Measures``), or
-    ``slopes``: (:class:`Measures`, :class:`Slopes`) at (x, θ) when the route has them.  The semi-analytic routes compute narrow segments next to 0 and 1 from complements."""
-    if slopes is None:
-        at = measures(x, theta)
-        jac = jax.jacfwd(lambda z: jnp.stack(measures(z[0], z[1])[1:]))(jnp.stack([x, theta]))
-        slopes = Slopes(jac[0, 0], jac[0, 1], jac[1, 0], jac[1, 1])
-    else:
-        at, slopes = slopes
+    ``factors``), from ``measures_and_slopes`` = (:class:`Measures`, :class:`~simulator.residuals.Slopes`) at (x, θ).
+    The semi-analytic routes compute narrow segments next to 0 and 1 from complements."""
+    at, slopes = measures_and_slopes
     return residuals.error_estimate(at, slopes, theta, residuals.log_supply_ratio(e), _phi_scale(e, x, theta, at, model_terms),
                                     residuals.position_rounding(boundaries, factors, L_INDEX),
                                     residuals.position_rounding(boundaries, factors, H_INDEX), shares)
@@ -129,13 +124,26 @@ def benchmark_log_wage(e: Economy, I, log_premium):
     )
 
 
+def _indifference_point(e: Economy, theta):
+    """I*, where c_L(I*) = c_H(I*) at log premium θ, and dI*/dθ = I*(1 − I*)/η."""
+    star = _sigmoid_point((theta - jnp.log(e.A_H) + jnp.log(e.A_L)) / e.eta)
+    return star, star.v * star.one_minus_v / e.eta
+
+
+def benchmark_measures_with_slopes(e: Economy, x, theta):
+    """:func:`benchmark_measures` and the slopes of s_L and s_H in (x, θ), by hand: s_L = I* and
+    s_H = 1 − I*, which only θ moves.  Returns (φ, s_L, s_H, ∂s_L/∂x, ∂s_L/∂θ, ∂s_H/∂x, ∂s_H/∂θ)."""
+    star, dI_dtheta = _indifference_point(e, theta)
+    phi = star.v * (x - jnp.log(e.A_L)) + star.one_minus_v * (x + theta - jnp.log(e.A_H)) - e.eta * (
+        star.primitive_log1m() - star.primitive_log() - 1.0)  # η[∫_0^I* ln(1-i) + ∫_I*^1 ln i], ∫_0^1 ln i = -1
+    zero = jnp.zeros_like(dI_dtheta)
+    return phi, star.v, star.one_minus_v, zero, dI_dtheta, zero, -dI_dtheta
+
+
 def benchmark_measures(e: Economy, x, theta) -> Measures:
     """φ = ∫ ln p and the task measures at log wages (x, x+θ) with L on [0, I*] and H on [I*, 1],
     where I* is the L/H indifference point: c_L(I*) = c_H(I*).  Scalars (one point)."""
-    star = _sigmoid_point((theta - jnp.log(e.A_H) + jnp.log(e.A_L)) / e.eta)
-    phi = star.v * (x - jnp.log(e.A_L)) + star.one_minus_v * (x + theta - jnp.log(e.A_H)) - e.eta * (
-        star.primitive_log1m() - star.primitive_log() - 1.0)  # η[∫_0^I* ln(1-i) + ∫_I*^1 ln i], ∫_0^1 ln i = -1
-    return Measures(phi, star.v, star.one_minus_v)
+    return Measures(*benchmark_measures_with_slopes(e, x, theta)[:3])
 
 
 def benchmark_residual(e: Economy, x, theta):
@@ -154,7 +162,7 @@ def benchmark(economy: Economy, check: bool = True, accuracy: float = ACCURACY) 
     x = benchmark_log_wage(economy, I, theta)
     boundaries, factors = _segments([0.0, I, 1.0], [L_INDEX, H_INDEX])
     status = jnp.where(economy_admissible(economy), Status.OK, Status.INADMISSIBLE)
-    error = _error(economy, lambda x, t: benchmark_measures(economy, x, t), x, theta, boundaries, factors)
+    error = _error(economy, residuals.split(benchmark_measures_with_slopes(economy, x, theta)), x, theta, boundaries, factors)
     return finalize(economy, (), x, x + theta, boundaries, factors, status, error=error, check=check, accuracy=accuracy)
 
 
@@ -193,21 +201,33 @@ def traditional_thresholds(e: Economy, tech: TraditionalAI, x, theta):
     return jnp.clip(-jnp.expm1(log_1m_I1), 0.0, I2), I2
 
 
-def traditional_measures(e: Economy, tech: TraditionalAI, x, theta) -> Measures:
-    """φ = ∫ ln p and the task measures at log wages (x, x+θ) with traditional AI (μ > η) in the
-    ordering M | L | H: M on [0, Ĩ₁], L on [Ĩ₁, Ĩ₂], H on [Ĩ₂, 1].  Valid at wages where the
-    model does not undercut H (Ĩ₁ < Ĩ₂), as at every equilibrium.  The measures are differences
-    of complements (1 − Ĩ₁ and 1 − Ĩ₂), which keep their precision as both thresholds near 1."""
+def traditional_measures_with_slopes(e: Economy, tech: TraditionalAI, x, theta):
+    """:func:`traditional_measures` and the slopes of s_L and s_H in (x, θ), by hand: with
+    1 − Ĩ₁ = (F A_L/(Ā W_L))^{1/(μ−η)}, d(1 − Ĩ₁)/dx = (1 − Ĩ₁)/(η − μ); θ moves the measures
+    through I* = Ĩ₂ alone.  Returns (φ, s_L, s_H, ∂s_L/∂x, ∂s_L/∂θ, ∂s_H/∂x, ∂s_H/∂θ)."""
     I1, I2 = traditional_thresholds(e, tech, x, theta)
-    star = _sigmoid_point((theta - jnp.log(e.A_H) + jnp.log(e.A_L)) / e.eta)
-    log_1m_I1 = (x - jnp.log(tech.F) - jnp.log(e.A_L) + jnp.log(tech.A_bar)) / (e.eta - tech.mu)
-    one_minus_I1 = jnp.clip(jnp.exp(log_1m_I1), star.one_minus_v, 1.0)
+    star, dI_dtheta = _indifference_point(e, theta)
+    unclipped = jnp.exp((x - jnp.log(tech.F) - jnp.log(e.A_L) + jnp.log(tech.A_bar)) / (e.eta - tech.mu))
+    one_minus_I1 = jnp.clip(unclipped, star.one_minus_v, 1.0)
     phi = (
         I1 * (jnp.log(tech.F) - jnp.log(tech.A_bar)) - tech.mu * _int_log1m(0.0, I1)
         + (I2 - I1) * (x - jnp.log(e.A_L)) - e.eta * _int_log1m(I1, I2)
         + (1.0 - I2) * (x + theta - jnp.log(e.A_H)) - e.eta * _int_log(I2, 1.0)
     )
-    return Measures(phi, one_minus_I1 - star.one_minus_v, star.one_minus_v)
+    # where the model would reach past I*, Ĩ₁ sits on I* and L has no tasks to lose or gain
+    below = unclipped <= star.one_minus_v
+    within = ~below & (unclipped < 1.0)
+    dsL_dx = jnp.where(within, one_minus_I1 / (e.eta - tech.mu), 0.0)
+    dsL_dtheta = jnp.where(below, 0.0, dI_dtheta)
+    return phi, one_minus_I1 - star.one_minus_v, star.one_minus_v, dsL_dx, dsL_dtheta, jnp.zeros_like(dsL_dx), -dI_dtheta
+
+
+def traditional_measures(e: Economy, tech: TraditionalAI, x, theta) -> Measures:
+    """φ = ∫ ln p and the task measures at log wages (x, x+θ) with traditional AI (μ > η) in the
+    ordering M | L | H: M on [0, Ĩ₁], L on [Ĩ₁, Ĩ₂], H on [Ĩ₂, 1].  Valid at wages where the
+    model does not undercut H (Ĩ₁ < Ĩ₂), as at every equilibrium.  The measures are differences
+    of complements (1 − Ĩ₁ and 1 − Ĩ₂), which keep their precision as both thresholds near 1."""
+    return Measures(*traditional_measures_with_slopes(e, tech, x, theta)[:3])
 
 
 def traditional_residual(e: Economy, tech: TraditionalAI, x, theta):
@@ -258,7 +278,7 @@ def traditional_ai(economy: Economy, tech: TraditionalAI, options: AnalyticOptio
     boundaries, factors = _segments([0.0, I1, I2, 1.0], [M_INDEX, L_INDEX, H_INDEX])
     ok = economy_admissible(e) & admissible(tech) & joint_admissible(e, tech)
     status = jnp.where(ok, jnp.where(unbounded & ~undecided, Status.UNBOUNDED, Status.OK), Status.INADMISSIBLE)
-    error = _error(e, lambda x, t: traditional_measures(e, tech, x, t), x, log_W_H - x, boundaries, factors,
+    error = _error(e, residuals.split(traditional_measures_with_slopes(e, tech, x, log_W_H - x)), x, log_W_H - x, boundaries, factors,
                    (jnp.log(tech.F), jnp.log(tech.A_bar), tech.mu), shares=(widths[1], widths[2]))
     error = jnp.where(undecided, jnp.inf, error)
     return finalize(e, (tech,), x, log_W_H, boundaries, factors, status, error=error, widths=widths, check=options.check,
@@ -546,7 +566,7 @@ def scaling_llm(economy: Economy, tech: ScalingLLM, options: AnalyticOptions = A
     ok = economy_admissible(e) & admissible(tech, ("A_bar", "F", "I_lo", "I_hi"))
     status = jnp.where(ok, jnp.where(unbounded, Status.UNBOUNDED, Status.OK), Status.INADMISSIBLE)
     # at most four of the six segments are ever used: L|M|L|H, L|H|M|H or L|M|M|H (see _llm_points)
-    error = _error(e, lambda x, t: llm_measures(e, tech, x, t, safe_log_kappa), x, theta, boundaries, factors,
-                   (jnp.log(tech.F), jnp.log(tech.A_bar), safe_log_kappa), slopes=residuals.split(evaluate(x, theta)))
+    error = _error(e, residuals.split(evaluate(x, theta)), x, theta, boundaries, factors,
+                   (jnp.log(tech.F), jnp.log(tech.A_bar), safe_log_kappa))
     return finalize(e, (tech,), x, x + theta, boundaries, factors, status, error=error, widths=widths, check=options.check,
                     accuracy=options.accuracy, max_used=4)

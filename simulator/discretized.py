@@ -480,10 +480,9 @@ def discretisation_error(grid: Grid, economy, technologies, x, theta, boundaries
     r4 = sum(s * log_prices[k] - exact[k] for k, s in enumerate(shares))
     s_L, s_H = measures.s_L, measures.s_H
     r5 = residuals.residual(measures, theta, residuals.log_supply_ratio(economy))[1] + jnp.log1p(gain[L_INDEX] / s_L) - jnp.log1p(gain[H_INDEX] / s_H)
-    (a11, a12), (a21, a22) = residuals.jacobian(s_L, s_H, slopes)
-    det = a11 * a22 - a12 * a21
-    dx = -(a22 * r4 - a12 * r5) / det
-    dt = -(-a21 * r4 + a11 * r5) / det
+    row_x, row_t, _ = residuals.inverse_rows(s_L, s_H, slopes)
+    dx = -(row_x[0] * r4 + row_x[1] * r5)
+    dt = -(row_t[0] * r4 + row_t[1] * r5)
     # ln Y = ln(W_L L + W_H H) − ln(s_L + s_H)
     total = s_L + s_H
     w_H = s_H / total

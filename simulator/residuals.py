@@ -95,6 +95,16 @@ def jacobian(s_L, s_H, slopes: Slopes):
     return (s_L + s_H, s_H), (dh_dx, 1.0 + dh_dt)
 
 
+def inverse_rows(s_L, s_H, slopes: Slopes):
+    """The rows of J⁻¹ (J: :func:`jacobian`) for x and for θ, and det J.
+
+    A residual r = (r_M4, r_M5) left at a root moves it by δx = −row_x · r and δθ = −row_θ · r.
+    """
+    (a11, a12), (a21, a22) = jacobian(s_L, s_H, slopes)
+    det = a11 * a22 - a12 * a21
+    return (a22 / det, -a12 / det), (-a21 / det, a11 / det), det
+
+
 def split(evaluated):
     """A route's ``(φ, s_L, s_H, ∂s_L/∂x, ∂s_L/∂θ, ∂s_H/∂x, ∂s_H/∂θ)`` as (:class:`Measures`, :class:`Slopes`)."""
     return Measures(*evaluated[:3]), Slopes(*evaluated[3:7])
@@ -167,11 +177,8 @@ def error_estimate(measures: Measures, slopes: Slopes, theta, log_supply_ratio, 
     rel_H = ROUNDING_ULPS * EPS * rounding_H / s_H
     b4 = jnp.abs(r4) + ROUNDING_ULPS * EPS * jnp.abs(phi_scale)
     b5 = jnp.abs(r5) + ROUNDING_ULPS * EPS * (1.0 + jnp.abs(theta) + jnp.abs(log_supply_ratio)) + rel_L + rel_H
-    (a11, a12), (a21, a22) = jacobian(s_L, s_H, slopes)
-    det = a11 * a22 - a12 * a21
-    # rows of J⁻¹ for x, θ and x + θ
-    row_x = (a22 / det, -a12 / det)
-    row_t = (-a21 / det, a11 / det)
+    row_x, row_t, det = inverse_rows(s_L, s_H, slopes)
+    # and the row for x + θ
     row_wh = (row_x[0] + row_t[0], row_x[1] + row_t[1])
 
     def bound(row):

@@ -20,13 +20,17 @@ MOMENTS = (build_moment("wage_exposure_slope"), build_moment("wage_exposure_slop
            build_moment("employment_growth_slope"))
 
 
+#: A case that repeats a faster one's coverage at more compile time: run with LLM_LABOR_SLOW=1.
+SLOW = pytest.mark.skipif(not os.environ.get("LLM_LABOR_SLOW"), reason="slow (repeats a faster case): set LLM_LABOR_SLOW=1")
+
+
 def _never_adopted(tech, kind):
     if kind == "llm":
         return dataclasses.replace(tech, name="dear", F=1e6, I_lo=0.1, I_hi=0.7)
     return TraditionalAI(name="dear", A_bar=1.0, mu=3.0, F=1e6)
 
 
-@pytest.mark.parametrize("kind", ["llm", "traditional"])
+@pytest.mark.parametrize("kind", [pytest.param("llm", marks=SLOW), "traditional"])
 def test_a_technology_that_is_never_adopted_changes_nothing(base, kind):
     econ, tech = base
     names = ("eta", "llm.F")
@@ -113,7 +117,7 @@ def test_moments_of_a_set_equal_a_fine_grid_integral(base, which, weighted):
         assert np.max(np.asarray(model.exposure_at(model.Benchmark(econ, t), i))) > 0
 
 
-@pytest.mark.parametrize("which", ["two LLMs", "traditional AI and an LLM"])
+@pytest.mark.parametrize("which", [pytest.param("two LLMs", marks=SLOW), "traditional AI and an LLM"])
 def test_derivatives_of_a_set_match_finite_differences(base, which):
     econ, tech = base
     techs = SETS[which](tech)

@@ -14,6 +14,8 @@ from llm_labor.cli import app
 from simulator.scenario import parse_scenario
 from simulator.status import Status
 from simulator.sweep import memory_estimate, run_sweep
+from .test_frontier import PATH_CSV
+from .test_frontier import SCENARIO as FRONTIER_SCENARIO
 
 runner = CliRunner()
 
@@ -481,16 +483,8 @@ def test_assignment_names_an_ill_conditioned_point_with_its_error(accuracy_runs)
         plt.close(fig)
 
 
-PATH_SCENARIO = """\
-name: csv_path
-economy: {eta: 1.0, A_L: 1.0, A_H: 1.5, L: 1.0, H: 0.6}
-technologies:
-  - {kind: llm, A_bar: 3.0, F: 1.0, a: 410.7, alpha: 0.28, b: 406.4, beta: 0.34, G: 1.0e+10, N_bar: 1.0e+11, I_lo: 0.6, I_hi: 0.95}
-sweep:
-  mode: path
-  path: {csv: path.csv}
-solver: {method: analytic, accuracy: 1.0e-17}
-"""
+# the csv-path scenario of test_frontier, asking for an accuracy no date can meet
+PATH_SCENARIO = FRONTIER_SCENARIO.replace("solver: {method: analytic}", "solver: {method: analytic, accuracy: 1.0e-17}")
 
 
 def test_frontier_plot_names_ill_conditioned_dates(tmp_path):
@@ -499,8 +493,7 @@ def test_frontier_plot_names_ill_conditioned_dates(tmp_path):
     from simulator import plots
     from simulator.scenario import load_scenario
 
-    (tmp_path / "path.csv").write_text("date,G,N,model\n2019-02-14,1.5e9,1.0e10,GPT-2\n2020-05-28,1.75e11,3.0e11,GPT-3\n"
-                                       "2022-03-29,7.0e10,1.4e12,Chinchilla\n")
+    (tmp_path / "path.csv").write_text(PATH_CSV)
     (tmp_path / "s.yaml").write_text(PATH_SCENARIO)
     ds = run_sweep(load_scenario(tmp_path / "s.yaml"))
     status = ds["status"].values

@@ -57,6 +57,23 @@ def test_jacobian_is_the_derivative_of_the_residual():
     np.testing.assert_allclose(J, auto, rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.parametrize("x, theta", [(0.2, 0.4), (-0.3, 1.1), (0.6, -0.2), (2.0, 0.5)])
+@pytest.mark.parametrize("route", ["benchmark", "traditional", "llm"])
+def test_hand_slopes_equal_autodiff(route, x, theta):
+    """The slopes each semi-analytic route writes out by hand equal forward-mode autodiff of its measures
+    (the last point puts traditional AI past Ĩ₂, where L's measure is pinned at zero)."""
+    e = _as_f64(ECONOMY)
+    with_slopes = {
+        "benchmark": lambda x, t: analytic.benchmark_measures_with_slopes(e, x, t),
+        "traditional": lambda x, t: analytic.traditional_measures_with_slopes(e, _as_f64(TRADITIONAL), x, t),
+        "llm": lambda x, t: analytic.llm_measures_with_slopes(e, _as_f64(LLM), x, t),
+    }[route]
+    z = jnp.asarray([x, theta], dtype=jnp.float64)
+    values = with_slopes(z[0], z[1])
+    auto = np.asarray(jax.jacfwd(lambda z: jnp.stack(with_slopes(z[0], z[1])[1:3]))(z))
+    np.testing.assert_allclose(np.asarray(values[3:7]).reshape(2, 2), auto, rtol=1e-12, atol=1e-15)
+
+
 @pytest.mark.parametrize("route", ["analytic", "discretized"])
 def test_implicit_derivative_matches_finite_differences(route):
     e, llm, trad = _as_f64(ECONOMY), _as_f64(LLM), _as_f64(TRADITIONAL)
