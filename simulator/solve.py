@@ -25,7 +25,7 @@ from . import analytic
 from .discretized import DiscretizedOptions, solve_discretized
 from .equilibrium import ACCURACY, Equilibrium, apply_tolerance
 from .errors import ParameterError
-from .execution import batch, retry
+from .execution import aot, batch, retry
 from .params import Economy, ScalingLLM, TraditionalAI, check_admissible, check_arguments
 from .precision import float64
 from .status import Status
@@ -160,11 +160,27 @@ def solve(economy: Economy, technologies: Sequence = (), *, options: SolverOptio
     technologies = check_arguments("solve", economy, technologies, batch=False)
     check_admissible(economy, technologies)
     args = (_as_f64(economy), _as_f64(technologies))
-    result = _compiled(_structure(economy, technologies), options, False)(*args)
+    structure = _structure(economy, technologies)
+    result = _point_program(structure, options)(*args)
     while int(result.status) == Status.NOT_CONVERGED and options.retry is not None:
         options = options.retry
-        result = _compiled(_structure(economy, technologies), options, False)(*args)
+        result = _point_program(structure, options)(*args)
     return result
+
+
+@functools.lru_cache(maxsize=64)
+def _point_program(structure, options: SolverOptions):
+    """The compiled solver of one point (:func:`_compiled`), read from the compiled-program cache
+    where a process stored it before (:mod:`simulator.execution.aot`)."""
+    economy_def, tech_defs = structure
+    point = lambda d: jax.tree_util.tree_unflatten(d, [jax.ShapeDtypeStruct((), jnp.float64)] * d.num_leaves)  # noqa: E731
+    args = (point(economy_def), tuple(point(d) for d in tech_defs))
+    return aot.compiled(f"solve|{structure}|{options!r}", _compiled(structure, options, False), args)
+
+
+def _point_shapes(structure, options: SolverOptions, args):
+    """Shapes of one point's results (:class:`Equilibrium` of :class:`jax.ShapeDtypeStruct`), without compiling."""
+    return aot.output_shapes(f"solve|{structure}|{options!r}", _compiled(structure, options, False), args)
 
 
 def _cells(technologies, options: SolverOptions) -> int:
@@ -182,7 +198,7 @@ def _solve_flat(structure, technologies, options: SolverOptions, treedef, flat: 
     """One pass over flat parameter arrays (one point per entry), in slices and streams (:func:`batch.run_batch`)."""
     cells = _cells(technologies, options)
     return batch.run_batch(functools.partial(_compiled, structure, options, True), treedef, flat, cells=cells,
-                           finish=None if cells else _finisher(options.accuracy))
+                           finish=None if cells else _finisher(options.accuracy), name=f"solve_batch|{structure}|{options!r}")
 
 
 @float64

@@ -306,13 +306,10 @@ def _path_coords(scenario: Scenario) -> dict:
 
 
 def _segment_count(scenario: Scenario) -> int:
-    import jax
-
-    from .solve import _as_f64, _compiled, _structure
+    from .solve import _as_f64, _point_shapes, _structure
 
     economy, techs = scenario.economy, scenario.technologies
-    fn = _compiled(_structure(economy, techs), scenario.solver, False)
-    return int(jax.eval_shape(fn, _as_f64(economy), _as_f64(techs)).factors.shape[-1])
+    return int(_point_shapes(_structure(economy, techs), scenario.solver, (_as_f64(economy), _as_f64(techs))).factors.shape[-1])
 
 
 def block_values(scenario: Scenario, lay: Layout, block_id: int) -> tuple[dict[str, np.ndarray], int]:

@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..precision import float64
+from . import aot
 
 #: XLA options for the discretised route's programs on CPU. XLA's older loop emitters, rather than
 #: its MLIR fusion emitters, made that route about 1.4x faster (in-process A/B at 10^4 LLM points,
@@ -118,10 +119,14 @@ def streams() -> int:
 
 
 @functools.lru_cache(maxsize=64)
-def executable(function, treedef, shapes):
+def executable(function, treedef, shapes, name: str | None = None):
     """``function`` compiled ahead of time for arguments of these shapes (float64): compiled once,
-    then called from several threads."""
-    return function.lower(*jax.tree_util.tree_unflatten(treedef, [jax.ShapeDtypeStruct(s, jnp.float64) for s in shapes])).compile()
+    then called from several threads.  With a ``name`` (see :func:`.aot.compiled`) it is read from
+    the compiled-program cache when a process stored it before."""
+    args = jax.tree_util.tree_unflatten(treedef, [jax.ShapeDtypeStruct(s, jnp.float64) for s in shapes])
+    if name is None:
+        return function.lower(*args).compile()
+    return aot.compiled(name, function, args)
 
 
 @functools.lru_cache(maxsize=None)
@@ -152,13 +157,14 @@ def joined(parts, size: int, finish: Callable | None = None):
 
 
 def run_batch(program: Callable[[int], Callable], treedef, flat: list[np.ndarray], *, cells: int = 0,
-              finish: Callable | None = None):
+              finish: Callable | None = None, name: str | None = None):
     """Run a batched program over flat parameter arrays (one point per entry) in cache-sized slices.
 
     ``program(slice_size)`` is the jitted batched program: on a grid route (``cells`` > 0) a scan
     over slices of ``slice_size`` points (0: one piece, see :func:`scan_slices`); on a pointwise
     route (``cells`` = 0) it is called with 0 and run once per slice.  ``finish`` (jittable) is
-    applied to the joined results.  The results cover exactly the points of ``flat``.
+    applied to the joined results.  The results cover exactly the points of ``flat``.  ``name``
+    says what ``program`` computes, for the compiled-program cache (:func:`.aot.compiled`; None: not cached).
 
     The slices are shared out among :func:`streams` threads, each working through its own run
     of them; one last program joins the results.  The two kinds of route run their slices
@@ -183,10 +189,10 @@ def run_batch(program: Callable[[int], Callable], treedef, flat: list[np.ndarray
         n_streams = 1
     length = padded // n_streams
     if cells:
-        function, piece = program(step if step < length else 0), length
+        function, slice_size, piece = program(step if step < length else 0), step if step < length else 0, length
     else:
-        function, piece = program(0), step
-    run = executable(function, treedef, ((piece,),) * len(flat))
+        function, slice_size, piece = program(0), 0, step
+    run = executable(function, treedef, ((piece,),) * len(flat), None if name is None else f"{name}|slice={slice_size}")
 
     def work(first: int):
         results = [run(*jax.tree_util.tree_unflatten(treedef, [cut(v, k, k + piece) for v in flat]))

@@ -11,6 +11,8 @@ options, the JAX and jaxlib versions and the machine.
 * Entries written by another JAX version have other keys and are never read.  An entry that
   cannot be read (a corrupt file) is skipped with a warning and the program is compiled again.
   A folder that cannot be created or written leaves the cache off, with a warning.
+* Programs the engine knows by name are also stored whole, so that a new process skips their
+  tracing as well: :mod:`.aot`, in the ``aot`` subfolder.
 """
 from __future__ import annotations
 
@@ -24,6 +26,13 @@ import jax
 #: Programs that compile faster than this are not written to the cache.  Zero: every program,
 #: since the small ones (joins, scatters, single-point solves) are compiled in every new process too.
 MIN_COMPILE_SECONDS = 0.0
+
+_active: Path | None = None
+
+
+def active_folder() -> Path | None:
+    """The folder :func:`enable_compilation_cache` turned on in this process, or None."""
+    return _active
 
 
 def cache_dir() -> Path:
@@ -41,6 +50,7 @@ def enable_compilation_cache(path: str | os.PathLike | None = None) -> Path | No
     Returns the folder in use, or None (with a warning) where it cannot be created or written.
     The setting is process-wide and applies to every JAX program compiled afterwards.
     """
+    global _active
     folder = Path(path).expanduser() if path is not None else cache_dir()
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -57,4 +67,15 @@ def enable_compilation_cache(path: str | os.PathLike | None = None) -> Path | No
     jax.config.update("jax_persistent_cache_min_compile_time_secs", MIN_COMPILE_SECONDS)
     jax.config.update("jax_compilation_cache_dir", str(folder))
     compilation_cache.reset_cache()  # a cache opened earlier in this process would keep its old folder
+    _active = folder
     return folder
+
+
+def disable_compilation_cache() -> None:
+    """Turn the caches off again for the rest of this process (programs already loaded stay)."""
+    from jax.experimental.compilation_cache import compilation_cache
+
+    global _active
+    jax.config.update("jax_enable_compilation_cache", False)
+    compilation_cache.reset_cache()
+    _active = None

@@ -1,5 +1,6 @@
-"""The persistent compilation cache: results bit-identical cold and warm; a corrupt cache or an
-unwritable folder gives a warning, never a crash."""
+"""The persistent compilation cache and the compiled-program cache (simulator.execution.aot):
+results bit-identical cold and warm; a corrupt cache or an unwritable folder gives a warning,
+never a crash; an entry's key covers what fixes the program."""
 import os
 import subprocess
 import sys
@@ -16,8 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = textwrap.dedent("""
     import sys, warnings
     import jax, numpy as np
-    from simulator import Economy, ScalingLLM, SolverOptions, solve, solve_batch
-    from simulator.execution import enable_compilation_cache
+    from simulator import Economy, ScalingLLM, SolverOptions, TraditionalAI, solve, solve_batch
+    from simulator.execution import aot, enable_compilation_cache
     assert str(enable_compilation_cache(sys.argv[1])) == sys.argv[1]
     rng = np.random.default_rng(0)
     n = 24
@@ -27,9 +28,13 @@ SCRIPT = textwrap.dedent("""
         warnings.simplefilter("always")
         batch = solve_batch(economy, [tech], options=SolverOptions(method="analytic"))
         point = solve(Economy(eta=1.0, A_H=1.5, H=0.6), [ScalingLLM(A_bar=3.0, G=1e10, N_bar=1e11, I_lo=0.6, I_hi=0.9)])
-    leaves = [np.asarray(v) for v in jax.tree_util.tree_leaves((batch, point))]
+        general = solve_batch(economy, [TraditionalAI(A_bar=2.0, mu=2.0, F=1.2), tech],
+                              options=SolverOptions(method="discretized", n_tasks=64, accuracy=0.1))
+    leaves = [np.asarray(v) for v in jax.tree_util.tree_leaves((batch, point, general))]
     np.savez(sys.argv[2], *leaves)
-    print("cache-warnings", sum("persistent compilation cache" in str(w.message) for w in caught))
+    print(aot.stats["loaded"], aot.stats["compiled"], aot.stats["rejected"],
+          sum("compiled-program cache" in str(w.message) for w in caught),
+          sum("persistent compilation cache" in str(w.message) for w in caught))
 """)
 
 
@@ -53,12 +58,21 @@ def _assert_identical(a, b):
         np.testing.assert_array_equal(x, y)
 
 
+def _counts(out: str) -> dict:
+    loaded, compiled, rejected, aot_warnings, xla_warnings = map(int, out.split()[-5:])
+    return dict(loaded=loaded, compiled=compiled, rejected=rejected, aot_warnings=aot_warnings, xla_warnings=xla_warnings)
+
+
 def test_results_are_bit_identical_with_the_cache_cold_warm_and_corrupt(tmp_path):
     cache = tmp_path / "cache"
-    cold, _ = _run(cache, tmp_path / "cold.npz")
+    cold, out = _run(cache, tmp_path / "cold.npz")
+    counts = _counts(out)
+    # the batch programs of both routes and the single point's are stored whole
+    assert counts["loaded"] == 0 and counts["compiled"] >= 3 and counts["aot_warnings"] == 0, out
     entries = _entries(cache)
-    assert entries, "the cold run wrote no cache entry"
-    warm, _ = _run(cache, tmp_path / "warm.npz")
+    assert len(list((cache / "aot").glob("*.bin"))) == counts["compiled"]
+    warm, out = _run(cache, tmp_path / "warm.npz")
+    assert _counts(out)["loaded"] == counts["compiled"] and _counts(out)["compiled"] == 0, out  # nothing traced again
     assert sorted(_entries(cache)) == sorted(entries)  # every program came from the cache
     _assert_identical(warm, cold)
     # a corrupt cache (every entry overwritten with garbage, and a stray file): warnings, the same results
@@ -66,8 +80,50 @@ def test_results_are_bit_identical_with_the_cache_cold_warm_and_corrupt(tmp_path
         path.write_bytes(os.urandom(64))
     (cache / "stray-entry-cache").write_bytes(b"not a compiled program")
     corrupt, out = _run(cache, tmp_path / "corrupt.npz")
-    assert int(out.split()[-1]) > 0, out  # the unreadable entries were reported
+    counts_corrupt = _counts(out)
+    assert counts_corrupt["xla_warnings"] > 0, out  # the unreadable entries were reported
+    assert counts_corrupt["rejected"] == counts_corrupt["aot_warnings"] == counts["compiled"], out
     _assert_identical(corrupt, cold)
+    # the rejected entries were written again, and load in the next process
+    again, out = _run(cache, tmp_path / "again.npz")
+    assert _counts(out)["loaded"] == counts["compiled"] and _counts(out)["rejected"] == 0, out
+    _assert_identical(again, cold)
+
+
+def test_an_entry_key_covers_versions_source_and_arguments(monkeypatch):
+    import jax
+
+    from simulator.execution import aot
+
+    args = (jax.ShapeDtypeStruct((8,), np.float64),)
+    base = aot.key("program", args)
+    assert aot.key("program", args) == base
+    assert aot.key("other program", args) != base
+    assert aot.key("program", (jax.ShapeDtypeStruct((16,), np.float64),)) != base
+    assert aot.key("program", (jax.ShapeDtypeStruct((8,), np.float32),)) != base
+    monkeypatch.setattr(jax, "__version__", "0.0.1")
+    assert aot.key("program", args) != base
+    monkeypatch.undo()
+    monkeypatch.setattr(aot, "source_fingerprint", lambda: "edited engine")
+    assert aot.key("program", args) != base
+
+
+def test_programs_named_by_an_address_are_not_stored(tmp_path):
+    import jax
+
+    from simulator.execution import aot, cache
+
+    assert enable_compilation_cache(tmp_path / "cache") == tmp_path / "cache"
+    try:
+        double = jax.jit(lambda v: 2.0 * v)
+        args = (jax.ShapeDtypeStruct((4,), np.float64),)
+        program = aot.compiled(f"double|{double}", double, args)  # the repr holds " at 0x..."
+        np.testing.assert_array_equal(program(np.arange(4.0)), 2.0 * np.arange(4.0))
+        assert not (tmp_path / "cache" / "aot").exists()
+        aot.compiled("double", double, args)
+        assert len(list((tmp_path / "cache" / "aot").glob("*.bin"))) == 1
+    finally:
+        cache.disable_compilation_cache()
 
 
 def test_an_unwritable_cache_folder_is_a_warning(tmp_path):

@@ -92,3 +92,36 @@ def test_implicit_derivative_matches_finite_differences(route):
         dp = jnp.zeros(3).at[k].set(h)
         fd = (np.asarray(f(p0 + dp)) - np.asarray(f(p0 - dp))) / (2 * h)
         np.testing.assert_allclose(J[:, k], fd, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("technologies", [
+    [TraditionalAI(A_bar=2.0, mu=2.0, F=1.2), ScalingLLM(A_bar=3.0, G=1e10, N_bar=1e11, I_lo=0.6, I_hi=0.95)],
+    [ScalingLLM(A_bar=3.0, G=1e10, N_bar=1e11, I_lo=0.6, I_hi=0.9)],
+], ids=["traditional and LLM", "LLM"])
+def test_no_arbitrage_check_unrolled_equals_stacked(technologies):
+    """The two forms of the no-arbitrage check agree bit for bit: at an equilibrium (zero) and at wages
+    moved off it (positive excess), over segments from the discretised route and made-up ones."""
+    from simulator.equilibrium import _no_arbitrage_stacked, _no_arbitrage_unrolled
+    from simulator.factors import log_productivity_columns
+
+    economy = Economy(eta=1.0, A_H=1.5, H=0.6)
+    eq = jax.jit(discretized.solve_discretized, static_argnums=2)(_as_f64(economy), _as_f64(technologies),
+                                                                  discretized.DiscretizedOptions(n_tasks=256))
+    log_prod = lambda points: log_productivity_columns(economy, technologies, points)  # noqa: E731
+    log_wages = [jnp.log(eq.W_L), jnp.log(eq.W_H)] + [jnp.log(t.F) for t in technologies]
+    rng = np.random.default_rng(3)
+    cases = [(eq.boundaries, eq.factors)]
+    for _ in range(6):  # random segmentations with every factor somewhere, and unused padding at the end
+        inner = np.sort(rng.uniform(0.0, 1.0, 6))
+        cases.append((jnp.asarray(np.concatenate([[0.0], inner, [1.0, 1.0]])),
+                      jnp.asarray(np.concatenate([rng.integers(0, 2 + len(technologies), 7), [-1]]), dtype=jnp.int32)))
+    unrolled = jax.jit(lambda w, b, f: _no_arbitrage_unrolled(log_prod, w, b, f))
+    stacked = jax.jit(lambda w, b, f: _no_arbitrage_stacked(log_prod, w, b, f))
+    checked = 0
+    for boundaries, factors in cases:
+        for shift in (0.0, 0.05, -0.3):
+            wages = [log_wages[0] + shift, log_wages[1] - shift] + log_wages[2:]
+            a, b = unrolled(wages, boundaries, factors), stacked(wages, boundaries, factors)
+            assert np.asarray(a) == np.asarray(b), (boundaries, factors, shift)
+            checked += float(a) > 0
+    assert checked >= 10  # most cases test a positive excess, not only zeros
