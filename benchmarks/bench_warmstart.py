@@ -28,18 +28,21 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: Runs the first block of a scenario's sweep the way ``llm-labor run`` does, and prints the seconds
-#: since the process started (taken before any import, so imports count).
+#: Runs the first block of a scenario's sweep the way ``llm-labor run`` does (the same process
+#: settings, the same imports before solving), and prints the seconds since the process started
+#: (taken before any import, so imports count).
 FIRST_BLOCK = """
 import time
 t0 = time.perf_counter()
 import sys
-import jax
-jax.config.update("jax_enable_x64", True)
-from simulator.execution.cache import enable_compilation_cache
-enable_compilation_cache()
+from llm_labor.cli import process_settings
+process_settings()
+import simulator.cli
+from simulator import plots
+from simulator.execution import execution_options, run_to_store
 from simulator.scenario import load_scenario
-from simulator.sweep import layout, solve_block
+from simulator.store import open_store
+from simulator.sweep import format_bytes, layout, memory_estimate, run_sweep, solve_block, summary_table, write_netcdf
 scenario = load_scenario(sys.argv[1])
 solve_block(scenario, layout(scenario), 0)
 print(time.perf_counter() - t0)

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import xarray as xr
 
 from .status import Status
+
+if TYPE_CHECKING:  # the callers that hand in datasets import xarray
+    import xarray as xr
 
 FACTOR_COLOURS = {"L": "#4C72B0", "H": "#DD8452", "M": "#55A868", "unused": "#FFFFFF"}
 EXTRA_COLOURS = ["#55A868", "#C44E52", "#8172B3", "#937860"]

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
-import xarray as xr
 
 from . import params as registry
 from .equilibrium import RESIDUALS, UNUSED
@@ -23,6 +22,9 @@ from .provenance import provenance
 from .scenario import Scenario, with_values
 from .solve import resolve_method, solve_batch
 from .status import Status
+
+if TYPE_CHECKING:  # imported where a dataset is built: a sweep solves its first block without it
+    import xarray as xr
 
 
 @dataclasses.dataclass(frozen=True)
@@ -364,6 +366,8 @@ def _attributes(scenario: Scenario) -> dict:
 def dataset(scenario: Scenario, lay: Layout, data: dict) -> xr.Dataset:
     """Wrap arrays (NumPy or Dask, shaped as ``lay``) in the sweep's Dataset, with provenance."""
     data_vars = {name: (lay.var_dims(name), data[name], dict(var.attrs)) for name, var in lay.variables.items()}
+    import xarray as xr
+
     ds = xr.Dataset(data_vars, coords=lay.coords)
     if scenario.sweep_mode == "path":
         ds["date"].encoding.update(DATE_ENCODING)
