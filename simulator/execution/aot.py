@@ -11,7 +11,8 @@ The key is a hash of
   arguments (the solver's options, the pytree structure of the model, slice sizes),
 * the structure, shapes and dtypes of the arguments,
 * the source of the ``simulator`` package (any edit to the engine makes new keys),
-* the JAX and jaxlib versions, the backend and its devices, the float64 switch and ``XLA_FLAGS``.
+* the JAX and jaxlib versions, the backend and its devices, the processor's instruction set,
+  the float64 switch and ``XLA_FLAGS``.
 
 Entries live in ``<cache folder>/aot`` and exist only while the compilation cache is on
 (:func:`.cache.enable_compilation_cache`); otherwise :func:`compiled` simply compiles.  They
@@ -25,6 +26,7 @@ import functools
 import hashlib
 import os
 import pickle
+import platform
 import re
 import tempfile
 import warnings
@@ -55,13 +57,28 @@ def source_fingerprint() -> str:
     return digest.hexdigest()
 
 
+@functools.lru_cache(maxsize=1)
+def host() -> str:
+    """The processor's architecture and instruction-set flags: a program compiled for CPU features
+    this machine lacks (a cache folder shared between machines) must not be loaded."""
+    flags = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("flags", "Features")):
+                flags = line.split(":", 1)[1].strip()
+                break
+    except OSError:  # not Linux: the architecture and processor name only
+        pass
+    return f"{platform.machine()}|{platform.processor()}|{flags}"
+
+
 def key(name: str, args) -> str:
     """The entry's key: see the module docstring for what it covers."""
     leaves, treedef = jax.tree_util.tree_flatten(args)
     avals = [(tuple(v.shape), str(v.dtype)) for v in leaves]
     devices = [(d.platform, getattr(d, "device_kind", "")) for d in jax.devices()]
     parts = (FORMAT, name, str(treedef), avals, source_fingerprint(), jax.__version__, jaxlib.__version__,
-             jax.default_backend(), devices, bool(jax.config.jax_enable_x64), os.environ.get("XLA_FLAGS", ""))
+             jax.default_backend(), devices, host(), bool(jax.config.jax_enable_x64), os.environ.get("XLA_FLAGS", ""))
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 

@@ -106,6 +106,9 @@ def test_an_entry_key_covers_versions_source_and_arguments(monkeypatch):
     monkeypatch.undo()
     monkeypatch.setattr(aot, "source_fingerprint", lambda: "edited engine")
     assert aot.key("program", args) != base
+    monkeypatch.undo()
+    monkeypatch.setattr(aot, "host", lambda: "x86_64|another processor|sse2")
+    assert aot.key("program", args) != base
 
 
 def test_programs_named_by_an_address_are_not_stored(tmp_path):
