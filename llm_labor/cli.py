@@ -29,7 +29,8 @@ REGISTRARS = (register_engine, register_scoring, register_calibration, register_
 
 
 def _before_each_command(app: typer.Typer, setup: Callable[[], None]) -> None:
-    """Make every command of ``app`` and of its groups call ``setup()`` first, once its arguments are parsed."""
+    """Make every command of ``app`` and of its groups call ``setup()`` first, once its arguments are parsed
+    (except a command whose function is marked ``without_setup = True``, which needs no JAX)."""
     def wrap(callback):
         @functools.wraps(callback)  # Typer reads the parameters through __wrapped__
         def command(*args, **kwargs):
@@ -38,7 +39,7 @@ def _before_each_command(app: typer.Typer, setup: Callable[[], None]) -> None:
         return command
 
     for info in app.registered_commands:
-        if info.callback is not None:
+        if info.callback is not None and not getattr(info.callback, "without_setup", False):
             info.callback = wrap(info.callback)
     for group in app.registered_groups:
         if group.typer_instance is not None:

@@ -410,8 +410,26 @@ def solve(
         raise typer.Exit(1)
 
 
+def cache(clear: bool = typer.Option(False, "--clear", help="Delete every entry (the folder's other files stay).")) -> None:
+    """Where the cache of compiled programs is and what it holds; --clear empties it."""
+    from .execution.cache import cache_dir, cache_usage, clear_cache
+
+    folder = cache_dir()
+    if clear:
+        typer.echo(f"deleted {clear_cache(folder)} entries from {folder}")
+        return
+    entries, size = cache_usage(folder)
+    typer.echo(f"{folder}: {entries} entries, {size / 2**20:.1f} MiB")
+    typer.echo("Move it with LLM_LABOR_CACHE_DIR, switch it off with LLM_LABOR_NO_CACHE=1, "
+               "empty it with llm-labor cache --clear.")
+
+
+cache.without_setup = True  # needs no JAX: llm_labor.cli does not set it up first
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``run``, ``validate`` and ``solve`` to the root ``llm-labor`` app."""
+    """Add ``run``, ``validate``, ``solve`` and ``cache`` to the root ``llm-labor`` app."""
     app.command("run")(run)
     app.command("validate")(validate)
     app.command("solve")(solve)
+    app.command("cache")(cache)

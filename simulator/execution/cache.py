@@ -6,8 +6,8 @@ changes a result: an entry is the compiled program itself, keyed by the program,
 options, the JAX and jaxlib versions and the machine.
 
 * Where: :func:`cache_dir` (``$LLM_LABOR_CACHE_DIR``, else ``$XDG_CACHE_HOME/llm-labor/jax``,
-  else ``~/.cache/llm-labor/jax``).  To clear the cache, delete that folder; to move it, set
-  ``LLM_LABOR_CACHE_DIR``.
+  else ``~/.cache/llm-labor/jax``).  To clear the cache, run ``llm-labor cache --clear``
+  (:func:`clear_cache`) or delete that folder; to move it, set ``LLM_LABOR_CACHE_DIR``.
 * Entries written by another JAX version have other keys and are never read.  An entry that
   cannot be read (a corrupt file) is skipped with a warning and the program is compiled again.
   A folder that cannot be created or written leaves the cache off, with a warning.
@@ -20,8 +20,6 @@ import os
 import tempfile
 import warnings
 from pathlib import Path
-
-import jax
 
 #: Programs that compile faster than this are not written to the cache.  Zero: every program,
 #: since the small ones (joins, scatters, single-point solves) are compiled in every new process too.
@@ -60,6 +58,7 @@ def enable_compilation_cache(path: str | os.PathLike | None = None) -> Path | No
         warnings.warn(f"compilation cache off: cannot write to {folder} ({error.strerror or error})", RuntimeWarning,
                       stacklevel=2)
         return None
+    import jax
     from jax.experimental.compilation_cache import compilation_cache
 
     jax.config.update("jax_enable_compilation_cache", True)
@@ -73,9 +72,34 @@ def enable_compilation_cache(path: str | os.PathLike | None = None) -> Path | No
 
 def disable_compilation_cache() -> None:
     """Turn the caches off again for the rest of this process (programs already loaded stay)."""
+    import jax
     from jax.experimental.compilation_cache import compilation_cache
 
     global _active
     jax.config.update("jax_enable_compilation_cache", False)
     compilation_cache.reset_cache()
     _active = None
+
+
+#: The files the two caches write (JAX's entries and their access times; whole programs and result
+#: shapes in ``aot``): :func:`clear_cache` deletes these and nothing else, whatever the folder holds.
+ENTRY_PATTERNS = ("*-cache", "*-atime", "aot/*.bin", "aot/*.shapes", "aot/.tmp-*", ".write-test-*")
+
+
+def _entries(folder: Path) -> list[Path]:
+    return sorted({p for pattern in ENTRY_PATTERNS for p in folder.glob(pattern) if p.is_file()})
+
+
+def cache_usage(path: str | os.PathLike | None = None) -> tuple[int, int]:
+    """(entries, bytes) of the caches in ``path`` (default :func:`cache_dir`)."""
+    entries = _entries(Path(path).expanduser() if path is not None else cache_dir())
+    return len(entries), sum(p.stat().st_size for p in entries)
+
+
+def clear_cache(path: str | os.PathLike | None = None) -> int:
+    """Delete the caches' entries in ``path`` (default :func:`cache_dir`); returns how many were deleted.
+    Other files in the folder are left alone."""
+    entries = _entries(Path(path).expanduser() if path is not None else cache_dir())
+    for entry in entries:
+        entry.unlink(missing_ok=True)
+    return len(entries)

@@ -145,3 +145,28 @@ def test_default_cache_folder(monkeypatch, tmp_path):
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert cache_dir() == tmp_path / "home" / ".cache" / "llm-labor" / "jax"
+
+
+def test_cache_command_reports_and_clears_only_cache_entries(monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    from llm_labor.cli import app
+
+    folder = tmp_path / "cache"
+    (folder / "aot").mkdir(parents=True)
+    entries = [folder / "jit_solve-0a1b-cache", folder / "jit_solve-0a1b-atime", folder / "aot" / "0a1b.bin",
+               folder / "aot" / "0a1b.shapes"]
+    for i, path in enumerate(entries):
+        path.write_bytes(b"x" * (1000 * (i + 1)))
+    kept = [folder / "notes.txt", folder / "aot" / "readme.md"]  # a user's own files in the folder are never deleted
+    for path in kept:
+        path.write_text("mine")
+    monkeypatch.setenv("LLM_LABOR_CACHE_DIR", str(folder))
+    runner = CliRunner()
+    result = runner.invoke(app, ["cache"])
+    assert result.exit_code == 0, result.output
+    assert f"{folder}: 4 entries, 0.0 MiB" in result.output
+    result = runner.invoke(app, ["cache", "--clear"])
+    assert result.exit_code == 0 and f"deleted 4 entries from {folder}" in result.output, result.output
+    assert not any(p.exists() for p in entries) and all(p.exists() for p in kept)
+    assert "0 entries" in runner.invoke(app, ["cache"]).output
