@@ -16,7 +16,8 @@ The key is a hash of
 
 Entries live in ``<cache folder>/aot`` and exist only while the compilation cache is on
 (:func:`.cache.enable_compilation_cache`); otherwise :func:`compiled` simply compiles.  They
-are written atomically (a temporary file, then a rename).  An entry that cannot be read or
+are written atomically (a temporary file, then a rename), and a program's entry starts with
+the sha256 of the rest, checked before the bytes reach XLA.  An entry that cannot be read or
 loaded is reported with a warning, deleted and compiled again: never a crash.  The cache
 never changes a result: a loaded program is the compiled program itself (tested bit for bit).
 """
@@ -38,7 +39,7 @@ import jaxlib
 from . import cache
 
 #: Format of an entry; part of the key, so that a change of layout never reads an old entry.
-FORMAT = 1
+FORMAT = 2
 #: A name holding an object's address (a user's profile function, say) differs in every process:
 #: such programs are compiled, never stored.
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
@@ -138,7 +139,10 @@ def _load(path: Path):
     try:
         from jax.experimental.serialize_executable import deserialize_and_load
 
-        return deserialize_and_load(*pickle.loads(blob))
+        digest, payload = blob[:32], blob[32:]
+        if hashlib.sha256(payload).digest() != digest:  # checked before XLA sees the bytes
+            raise ValueError("checksum mismatch")
+        return deserialize_and_load(*pickle.loads(payload))
     except Exception as error:  # a corrupt or foreign entry: whatever fails, compile instead
         stats["rejected"] += 1
         warnings.warn(f"compiled-program cache: ignored an unreadable entry {path.name} ({type(error).__name__}: "
@@ -151,12 +155,12 @@ def _store(path: Path, program) -> None:
     try:
         from jax.experimental.serialize_executable import serialize
 
-        blob = pickle.dumps(serialize(program), protocol=pickle.HIGHEST_PROTOCOL)
+        payload = pickle.dumps(serialize(program), protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as error:  # a program the backend cannot serialise: it simply is not stored
         warnings.warn(f"compiled-program cache: cannot serialise a program ({type(error).__name__}: {str(error)[:120]})",
                       RuntimeWarning, stacklevel=3)
         return
-    _write(path, blob)
+    _write(path, hashlib.sha256(payload).digest() + payload)
 
 
 def _write(path: Path, blob: bytes) -> None:

@@ -88,6 +88,14 @@ def test_results_are_bit_identical_with_the_cache_cold_warm_and_corrupt(tmp_path
     again, out = _run(cache, tmp_path / "again.npz")
     assert _counts(out)["loaded"] == counts["compiled"] and _counts(out)["rejected"] == 0, out
     _assert_identical(again, cold)
+    # one flipped byte deep inside each program (the pickle still parses): caught by the checksum
+    for path in (cache / "aot").glob("*.bin"):
+        blob = bytearray(path.read_bytes())
+        blob[len(blob) // 2] ^= 0xFF
+        path.write_bytes(bytes(blob))
+    flipped, out = _run(cache, tmp_path / "flipped.npz")
+    assert _counts(out)["rejected"] == counts["compiled"], out
+    _assert_identical(flipped, cold)
 
 
 def test_an_entry_key_covers_versions_source_and_arguments(monkeypatch):
