@@ -43,6 +43,9 @@ FORMAT = 2
 #: A name holding an object's address (a user's profile function, say) differs in every process:
 #: such programs are compiled, never stored.
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+#: Entries not used for this many days are deleted when a process turns the cache on
+#: (:func:`prune`): each edit of the engine and each JAX upgrade leaves a set of entries nothing reads.
+MAX_AGE_DAYS = 30
 #: What this process did with its programs: loaded from disk, compiled (and stored), rejected entries.
 stats = {"loaded": 0, "compiled": 0, "rejected": 0}
 
@@ -99,6 +102,7 @@ def compiled(name: str, function, args):
     program = _load(path)
     if program is not None:
         stats["loaded"] += 1
+        _touch(path)
         return program
     program = function.lower(*args).compile()
     stats["compiled"] += 1
@@ -114,7 +118,9 @@ def output_shapes(name: str, function, args):
         return jax.eval_shape(function, *args)
     path = where / f"{key(name, args)}.shapes"
     try:
-        return pickle.loads(path.read_bytes())
+        shapes = pickle.loads(path.read_bytes())
+        _touch(path)
+        return shapes
     except FileNotFoundError:
         pass
     except Exception as error:  # a corrupt entry: as for programs
@@ -176,3 +182,28 @@ def _write(path: Path, blob: bytes) -> None:
         if temporary is not None:
             Path(temporary).unlink(missing_ok=True)
         warnings.warn(f"compiled-program cache: cannot write {path} ({error.strerror or error})", RuntimeWarning, stacklevel=4)
+
+
+def _touch(path: Path) -> None:
+    """Mark an entry as used now (its modification time: access times are often not kept)."""
+    try:
+        os.utime(path)
+    except OSError:
+        pass
+
+
+def prune(base: Path, max_age_days: float = MAX_AGE_DAYS, now: float | None = None) -> int:
+    """Delete the entries in ``base/aot`` not used for ``max_age_days``; returns how many."""
+    import time
+
+    limit = (time.time() if now is None else now) - max_age_days * 86400.0
+    removed = 0
+    for pattern in ("*.bin", "*.shapes", ".tmp-*"):
+        for path in (base / "aot").glob(pattern):
+            try:
+                if path.stat().st_mtime < limit:
+                    path.unlink()
+                    removed += 1
+            except OSError:  # gone already, or not ours to delete: left alone
+                pass
+    return removed

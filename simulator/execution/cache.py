@@ -12,7 +12,8 @@ options, the JAX and jaxlib versions and the machine.
   cannot be read (a corrupt file) is skipped with a warning and the program is compiled again.
   A folder that cannot be created or written leaves the cache off, with a warning.
 * Programs the engine knows by name are also stored whole, so that a new process skips their
-  tracing as well: :mod:`.aot`, in the ``aot`` subfolder.
+  tracing as well: :mod:`.aot`, in the ``aot`` subfolder.  Those not used for
+  :data:`.aot.MAX_AGE_DAYS` days are deleted when the cache is turned on.
 """
 from __future__ import annotations
 
@@ -67,6 +68,9 @@ def enable_compilation_cache(path: str | os.PathLike | None = None) -> Path | No
     jax.config.update("jax_compilation_cache_dir", str(folder))
     compilation_cache.reset_cache()  # a cache opened earlier in this process would keep its old folder
     _active = folder
+    from . import aot
+
+    aot.prune(folder)
     return folder
 
 

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
@@ -71,8 +72,12 @@ def test_results_are_bit_identical_with_the_cache_cold_warm_and_corrupt(tmp_path
     assert counts["loaded"] == 0 and counts["compiled"] >= 3 and counts["aot_warnings"] == 0, out
     entries = _entries(cache)
     assert len(list((cache / "aot").glob("*.bin"))) == counts["compiled"]
+    ten_days_ago = time.time() - 10 * 86400
+    for path in (cache / "aot").glob("*.bin"):
+        os.utime(path, (ten_days_ago, ten_days_ago))
     warm, out = _run(cache, tmp_path / "warm.npz")
     assert _counts(out)["loaded"] == counts["compiled"] and _counts(out)["compiled"] == 0, out  # nothing traced again
+    assert all(p.stat().st_mtime > ten_days_ago + 86400 for p in (cache / "aot").glob("*.bin"))  # marked as used
     assert sorted(_entries(cache)) == sorted(entries)  # every program came from the cache
     _assert_identical(warm, cold)
     # a corrupt cache (every entry overwritten with garbage, and a stray file): warnings, the same results
@@ -178,3 +183,19 @@ def test_cache_command_reports_and_clears_only_cache_entries(monkeypatch, tmp_pa
     assert result.exit_code == 0 and f"deleted 4 entries from {folder}" in result.output, result.output
     assert not any(p.exists() for p in entries) and all(p.exists() for p in kept)
     assert "0 entries" in runner.invoke(app, ["cache"]).output
+
+
+def test_entries_unused_for_a_month_are_pruned(tmp_path):
+    from simulator.execution import aot
+
+    (tmp_path / "aot").mkdir()
+    now = time.time()
+    ages = {"old.bin": 31, "old.shapes": 40, ".tmp-old": 31, "recent.bin": 29, "recent.shapes": 1}
+    for name, days in ages.items():
+        path = tmp_path / "aot" / name
+        path.write_bytes(b"x")
+        os.utime(path, (now - days * 86400, now - days * 86400))
+    (tmp_path / "aot" / "notes.txt").write_text("not an entry")
+    os.utime(tmp_path / "aot" / "notes.txt", (now - 400 * 86400, now - 400 * 86400))
+    assert aot.prune(tmp_path, now=now) == 3
+    assert sorted(p.name for p in (tmp_path / "aot").iterdir()) == ["notes.txt", "recent.bin", "recent.shapes"]
