@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from ..scenario import Scenario, scenario_error, validate_section
 from ..store import prepare, write_block
 from ..sweep import Layout, layout, solve_block
+from .cache import active_folder, enable_compilation_cache
 
 BACKENDS = ("local", "local-cluster", "dask")
 
@@ -147,7 +148,8 @@ def _run_distributed(client, scenario: Scenario, lay: Layout, state, todo: list[
 
     # the scenario and layout travel once to every worker, not with each task
     shared = client.scatter((scenario, lay), broadcast=True, hash=False)
-    task = functools.partial(_solve_and_write, state.url, state.fingerprint, state.run)
+    folder = active_folder()
+    task = functools.partial(_solve_and_write, state.url, state.fingerprint, state.run, None if folder is None else str(folder))
     keys = [f"llm-labor-block-{state.fingerprint[:12]}-run{state.run}-{b}" for b in todo]
     futures = client.map(task, todo, sweep=shared, key=keys, pure=False)
     try:
@@ -157,8 +159,21 @@ def _run_distributed(client, scenario: Scenario, lay: Layout, state, todo: list[
         client.cancel(futures)
 
 
-def _solve_and_write(url: str, fp: str, run: int, block_id: int, sweep: tuple[Scenario, Layout]) -> int:
-    """A cluster task: solve one block and write it (idempotent, so a retry after a lost worker is safe)."""
+def _solve_and_write(url: str, fp: str, run: int, cache_folder: str | None, block_id: int, sweep: tuple[Scenario, Layout]) -> int:
+    """A cluster task: solve one block and write it (idempotent, so a retry after a lost worker is safe).
+
+    ``cache_folder``: the client's compilation cache, if it has one on; the worker then uses it too, so
+    that a warm worker loads its programs instead of compiling them."""
+    if cache_folder is not None:
+        _use_cache(cache_folder)
     scenario, lay = sweep
     write_block(url, fp, lay, block_id, solve_block(scenario, lay, block_id), run)
     return block_id
+
+
+@functools.lru_cache(maxsize=None)
+def _use_cache(folder: str) -> None:
+    """Turn the caches on in this worker process, once (a worker sharing the client's process has them
+    on already; a folder the worker cannot write leaves them off, with a warning in its log)."""
+    if active_folder() is None:
+        enable_compilation_cache(folder)

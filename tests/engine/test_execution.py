@@ -284,3 +284,30 @@ def test_cli_resumes_a_store_and_refuses_restart_in_memory(tmp_path):
     in_memory.write_text(TEXT)
     refused = runner.invoke(app, ["run", str(in_memory), "--out", str(tmp_path / "m"), "--restart"])
     assert refused.exit_code == 2 and "--restart applies to sweeps into a Zarr store" in refused.output
+
+
+def test_cluster_workers_share_the_clients_compiled_programs(scenario, reference, tmp_path):
+    """With the caches on in the client, a LocalCluster's workers store their programs in its folder, and
+    the workers of a later cluster load them (no entry rewritten: the same files, the same inodes) with
+    results identical to the in-memory sweep."""
+    distributed = pytest.importorskip("distributed")
+    from simulator.execution import disable_compilation_cache, enable_compilation_cache
+
+    def fresh_cluster_run(**options):  # new worker processes each time; no dashboard (the module's cluster has one)
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as c:
+            with distributed.Client(c) as client:
+                return run_to_store(scenario, store, client=client, **options)
+
+    folder = tmp_path / "cache"
+    store = str(tmp_path / "s.zarr")
+    assert enable_compilation_cache(folder) == folder
+    try:
+        fresh_cluster_run()
+        programs = {p.name: p.stat().st_ino for p in (folder / "aot").glob("*.bin")}
+        assert programs, "the workers stored no program"
+        report = fresh_cluster_run(restart=True)
+    finally:
+        disable_compilation_cache()
+    assert report.computed == 180
+    assert {p.name: p.stat().st_ino for p in (folder / "aot").glob("*.bin")} == programs
+    assert_identical(open_store(store), reference)
