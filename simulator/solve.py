@@ -168,19 +168,23 @@ def solve(economy: Economy, technologies: Sequence = (), *, options: SolverOptio
     return result
 
 
+def _point_arguments(structure):
+    """One point's arguments, as :class:`jax.ShapeDtypeStruct` (float64 scalars)."""
+    economy_def, tech_defs = structure
+    point = lambda d: jax.tree_util.tree_unflatten(d, [jax.ShapeDtypeStruct((), jnp.float64)] * d.num_leaves)  # noqa: E731
+    return point(economy_def), tuple(point(d) for d in tech_defs)
+
+
 @functools.lru_cache(maxsize=64)
 def _point_program(structure, options: SolverOptions):
     """The compiled solver of one point (:func:`_compiled`), read from the compiled-program cache
     where a process stored it before (:mod:`simulator.execution.aot`)."""
-    economy_def, tech_defs = structure
-    point = lambda d: jax.tree_util.tree_unflatten(d, [jax.ShapeDtypeStruct((), jnp.float64)] * d.num_leaves)  # noqa: E731
-    args = (point(economy_def), tuple(point(d) for d in tech_defs))
-    return aot.compiled(f"solve|{structure}|{options!r}", _compiled(structure, options, False), args)
+    return aot.compiled(f"solve|{structure}|{options!r}", _compiled(structure, options, False), _point_arguments(structure))
 
 
-def _point_shapes(structure, options: SolverOptions, args):
+def _point_shapes(structure, options: SolverOptions):
     """Shapes of one point's results (:class:`Equilibrium` of :class:`jax.ShapeDtypeStruct`), without compiling."""
-    return aot.output_shapes(f"solve|{structure}|{options!r}", _compiled(structure, options, False), args)
+    return aot.output_shapes(f"solve|{structure}|{options!r}", _compiled(structure, options, False), _point_arguments(structure))
 
 
 def _cells(technologies, options: SolverOptions) -> int:

@@ -308,10 +308,9 @@ def _path_coords(scenario: Scenario) -> dict:
 
 
 def _segment_count(scenario: Scenario) -> int:
-    from .solve import _as_f64, _point_shapes, _structure
+    from .solve import _point_shapes, _structure
 
-    economy, techs = scenario.economy, scenario.technologies
-    return int(_point_shapes(_structure(economy, techs), scenario.solver, (_as_f64(economy), _as_f64(techs))).factors.shape[-1])
+    return int(_point_shapes(_structure(scenario.economy, scenario.technologies), scenario.solver).factors.shape[-1])
 
 
 def block_values(scenario: Scenario, lay: Layout, block_id: int) -> tuple[dict[str, np.ndarray], int]:

@@ -16,8 +16,8 @@ The key is a hash of
 
 Entries live in ``<cache folder>/aot`` and exist only while the compilation cache is on
 (:func:`.cache.enable_compilation_cache`); otherwise :func:`compiled` simply compiles.  They
-are written atomically (a temporary file, then a rename), and a program's entry starts with
-the sha256 of the rest, checked before the bytes reach XLA.  An entry that cannot be read or
+are written atomically (a temporary file, then a rename), and an entry starts with the
+sha256 of the rest, checked before the bytes reach XLA.  An entry that cannot be read or
 loaded is reported with a warning, deleted and compiled again: never a crash.  The cache
 never changes a result: a loaded program is the compiled program itself (tested bit for bit).
 """
@@ -39,14 +39,14 @@ import jaxlib
 from . import cache
 
 #: Format of an entry; part of the key, so that a change of layout never reads an old entry.
-FORMAT = 2
+FORMAT = 3
 #: A name holding an object's address (a user's profile function, say) differs in every process:
 #: such programs are compiled, never stored.
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 #: Entries not used for this many days are deleted when a process turns the cache on
 #: (:func:`prune`): each edit of the engine and each JAX upgrade leaves a set of entries nothing reads.
 MAX_AGE_DAYS = 30
-#: What this process did with its programs: loaded from disk, compiled (and stored), rejected entries.
+#: What this process did with its entries: loaded from disk, computed (and stored), rejected as unreadable.
 stats = {"loaded": 0, "compiled": 0, "rejected": 0}
 
 
@@ -95,88 +95,84 @@ def folder() -> Path | None:
 def compiled(name: str, function, args):
     """``function`` (jitted) compiled for ``args`` (arrays or :class:`jax.ShapeDtypeStruct`), read from
     disk when a process stored it before; a :class:`jax.stages.Compiled`."""
-    where = folder()
-    if where is None or _ADDRESS.search(name):
-        return function.lower(*args).compile()
-    path = where / f"{key(name, args)}.bin"
-    program = _load(path)
-    if program is not None:
-        stats["loaded"] += 1
-        _touch(path)
-        return program
-    program = function.lower(*args).compile()
-    stats["compiled"] += 1
-    _store(path, program)
-    return program
+    return _cached(name, args, ".bin", lambda: function.lower(*args).compile(), _serialize, _deserialize)
 
 
 def output_shapes(name: str, function, args):
     """``jax.eval_shape(function, *args)``, read from disk when a process stored it before (the
     shapes of a program's results, without tracing it)."""
+    return _cached(name, args, ".shapes", lambda: jax.eval_shape(function, *args), pickle.dumps, pickle.loads)
+
+
+def _serialize(program) -> bytes:
+    from jax.experimental.serialize_executable import serialize
+
+    return pickle.dumps(serialize(program), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _deserialize(payload: bytes):
+    from jax.experimental.serialize_executable import deserialize_and_load
+
+    return deserialize_and_load(*pickle.loads(payload))
+
+
+def _cached(name: str, args, suffix: str, make, encode, decode):
+    """``make()``, or the value stored under the key of (``name``, ``args``) in a file ending ``suffix``
+    (``encode``/``decode`` turn it into bytes and back); computed values are stored."""
     where = folder()
     if where is None or _ADDRESS.search(name):
-        return jax.eval_shape(function, *args)
-    path = where / f"{key(name, args)}.shapes"
-    try:
-        shapes = pickle.loads(path.read_bytes())
+        return make()
+    path = where / f"{key(name, args)}{suffix}"
+    value = _load(path, decode)
+    if value is not None:
+        stats["loaded"] += 1
         _touch(path)
-        return shapes
-    except FileNotFoundError:
-        pass
-    except Exception as error:  # a corrupt entry: as for programs
-        stats["rejected"] += 1
-        warnings.warn(f"compiled-program cache: ignored an unreadable entry {path.name} ({type(error).__name__}); tracing",
-                      RuntimeWarning, stacklevel=2)
-        path.unlink(missing_ok=True)
-    shapes = jax.eval_shape(function, *args)
-    _write(path, pickle.dumps(shapes, protocol=pickle.HIGHEST_PROTOCOL))
-    return shapes
+        return value
+    value = make()
+    stats["compiled"] += 1
+    _store(path, value, encode)
+    return value
 
 
-def _load(path: Path):
+def _load(path: Path, decode):
+    """The value in the entry at ``path``, or None where there is none or it is unreadable (then
+    deleted, with a warning)."""
     try:
         blob = path.read_bytes()
     except FileNotFoundError:
         return None
     except OSError as error:
         warnings.warn(f"compiled-program cache: cannot read {path} ({error.strerror or error}); compiling", RuntimeWarning,
-                      stacklevel=3)
+                      stacklevel=4)
         return None
     try:
-        from jax.experimental.serialize_executable import deserialize_and_load
-
         digest, payload = blob[:32], blob[32:]
         if hashlib.sha256(payload).digest() != digest:  # checked before XLA sees the bytes
             raise ValueError("checksum mismatch")
-        return deserialize_and_load(*pickle.loads(payload))
-    except Exception as error:  # a corrupt or foreign entry: whatever fails, compile instead
+        return decode(payload)
+    except Exception as error:  # a corrupt or foreign entry: whatever fails, compute it again instead
         stats["rejected"] += 1
         warnings.warn(f"compiled-program cache: ignored an unreadable entry {path.name} ({type(error).__name__}: "
-                      f"{str(error)[:120]}); compiling", RuntimeWarning, stacklevel=3)
+                      f"{str(error)[:120]}); compiling", RuntimeWarning, stacklevel=4)
         path.unlink(missing_ok=True)
         return None
 
 
-def _store(path: Path, program) -> None:
+def _store(path: Path, value, encode) -> None:
+    """``value`` to ``path``, after the sha256 of its bytes, atomically: readers see the old entry, none,
+    or the whole new one."""
     try:
-        from jax.experimental.serialize_executable import serialize
-
-        payload = pickle.dumps(serialize(program), protocol=pickle.HIGHEST_PROTOCOL)
+        payload = encode(value)
     except Exception as error:  # a program the backend cannot serialise: it simply is not stored
-        warnings.warn(f"compiled-program cache: cannot serialise a program ({type(error).__name__}: {str(error)[:120]})",
-                      RuntimeWarning, stacklevel=3)
+        warnings.warn(f"compiled-program cache: cannot serialise {path.name} ({type(error).__name__}: {str(error)[:120]})",
+                      RuntimeWarning, stacklevel=4)
         return
-    _write(path, hashlib.sha256(payload).digest() + payload)
-
-
-def _write(path: Path, blob: bytes) -> None:
-    """``blob`` to ``path`` atomically: readers see the old entry, none, or the whole new one."""
     temporary = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".tmp-", delete=False) as handle:
             temporary = handle.name
-            handle.write(blob)
+            handle.write(hashlib.sha256(payload).digest() + payload)
         os.replace(temporary, path)
     except OSError as error:
         if temporary is not None:
@@ -198,7 +194,7 @@ def prune(base: Path, max_age_days: float = MAX_AGE_DAYS, now: float | None = No
 
     limit = (time.time() if now is None else now) - max_age_days * 86400.0
     removed = 0
-    for pattern in ("*.bin", "*.shapes", ".tmp-*"):
+    for pattern in cache.AOT_ENTRIES:
         for path in (base / "aot").glob(pattern):
             try:
                 if path.stat().st_mtime < limit:

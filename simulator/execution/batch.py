@@ -188,11 +188,9 @@ def run_batch(program: Callable[[int], Callable], treedef, flat: list[np.ndarray
     if (padded // step) % n_streams:
         n_streams = 1
     length = padded // n_streams
-    if cells:
-        function, slice_size, piece = program(step if step < length else 0), step if step < length else 0, length
-    else:
-        function, slice_size, piece = program(0), 0, step
-    run = executable(function, treedef, ((piece,),) * len(flat), None if name is None else f"{name}|slice={slice_size}")
+    # a grid route scans its run in slices (0: the run is one slice); a pointwise one calls its program per slice
+    slice_size, piece = (step if step < length else 0, length) if cells else (0, step)
+    run = executable(program(slice_size), treedef, ((piece,),) * len(flat), None if name is None else f"{name}|slice={slice_size}")
 
     def work(first: int):
         results = [run(*jax.tree_util.tree_unflatten(treedef, [cut(v, k, k + piece) for v in flat]))

@@ -85,9 +85,11 @@ def disable_compilation_cache() -> None:
     _active = None
 
 
-#: The files the two caches write (JAX's entries and their access times; whole programs and result
-#: shapes in ``aot``): :func:`clear_cache` deletes these and nothing else, whatever the folder holds.
-ENTRY_PATTERNS = ("*-cache", "*-atime", "aot/*.bin", "aot/*.shapes", "aot/.tmp-*", ".write-test-*")
+#: The files :mod:`.aot` writes in ``aot``: whole programs, result shapes, and writes in progress.
+AOT_ENTRIES = ("*.bin", "*.shapes", ".tmp-*")
+#: The files the two caches write (JAX's entries and their access times; :data:`AOT_ENTRIES`):
+#: :func:`clear_cache` deletes these and nothing else, whatever the folder holds.
+ENTRY_PATTERNS = ("*-cache", "*-atime", ".write-test-*") + tuple(f"aot/{pattern}" for pattern in AOT_ENTRIES)
 
 
 def _entries(folder: Path) -> list[Path]:
