@@ -237,7 +237,10 @@ def test_killed_client_resumes_without_recomputing_finished_blocks(scenario, ref
     command = [sys.executable, "-c", "from llm_labor.cli import main; main()", "run", str(path),
                "--out", str(tmp_path / "out"), "--no-plots", "--no-progress"]
     log = open(tmp_path / "client.log", "w")
-    child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    # without the compilation cache: warm workers (sharing a cache earlier runs filled) can finish the
+    # whole sweep between two looks at the store, and the test is about resuming, not about caching
+    env = {**os.environ, "LLM_LABOR_NO_CACHE": "1"}
+    child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
     deadline = time.monotonic() + 240
     try:
         while time.monotonic() < deadline and child.poll() is None:
