@@ -19,6 +19,7 @@ from pathlib import Path
 
 SUITES = {
     "engine": "benchmarks.engine",
+    "llm_profile": "benchmarks.bench_llm_profile",
     "market": "benchmarks.bench_market",
     "postings": "benchmarks.bench_postings",
     "scoring": "benchmarks.bench_scoring",
@@ -89,7 +90,8 @@ def plots(rows: list[dict], folder: Path) -> list[tuple[str, float | None, Path]
 
     groups: dict[str, list[dict]] = {}
     for r in rows:
-        groups.setdefault(r["name"], []).append(r)
+        if r.get("plot", True):
+            groups.setdefault(r["name"], []).append(r)
     out = []
     for name, rs in groups.items():
         k = exponent(rs)
