@@ -1,9 +1,10 @@
 """Where the LLM regime's time goes on both routes, and the fastest any wage solver could make them.
 
 ``solve_batch`` on the engine benchmark's random LLM points (:func:`benchmarks.engine._points`), on
-the semi-analytic route and on the discretised one at n = 1024 tasks, each variant in a fresh process (in one process, a program compiled after others sometimes ran about
-twice as slowly as in a process of its own), the variants alternated over :data:`ROUNDS` rounds and
-the best time of each kept:
+the semi-analytic route and on the discretised one at n = 1024 tasks.  Each variant runs in a fresh
+process (in one process, a program compiled after others sometimes ran about twice as slowly as
+in a process of its own); the variants alternate over :data:`ROUNDS` rounds and the best time of
+each is kept:
 
 * **full**: the default options, the figure a user gets (the first pass and its retries);
 * **first pass**: the retries switched off;
@@ -15,8 +16,8 @@ the best time of each kept:
   no-arbitrage at every segment and switch point, the error estimate) and the batch's slices,
   streams and joining.  Its rate is the ceiling of the route as built.
 
-The ratio of each row is the time of **full** over its own.  The retries are off in the last three,
-whose points are not all solved: they time the work, not the answers.
+The ratio of each row is the time of **full** over its own.  The retries are off in every variant
+but **full**, whose points are then not all solved: they time the work, not the answers.
 
 ``python -m benchmarks.bench_llm_profile`` prints the rows as JSON.
 """
