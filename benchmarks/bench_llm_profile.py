@@ -16,8 +16,8 @@ each is kept:
   no-arbitrage at every segment and switch point, the error estimate) and the batch's slices,
   streams and joining.  Its rate is the ceiling of the route as built.
 
-The ratio of each row is the time of **full** over its own.  The retries are off in every variant
-but **full**, whose points are then not all solved: they time the work, not the answers.
+The ratio of each row is the time of **full** over its own.  Every variant but **full** runs without
+retries and leaves some points unsolved: those variants time the work, not the answers.
 
 ``python -m benchmarks.bench_llm_profile`` prints the rows as JSON.
 """
