@@ -2,9 +2,9 @@
 
 ``solve_batch`` on the engine benchmark's random LLM points (:func:`benchmarks.engine._points`), on
 the semi-analytic route and on the discretised one at n = 1024 tasks.  Each variant runs in a fresh
-process (in one process, a program compiled after others sometimes ran about twice as slowly as
-in a process of its own); the variants alternate over :data:`ROUNDS` rounds and the best time of
-each is kept:
+process (the same program sometimes ran about twice as slowly in one process as in the next, most
+often after other programs had been compiled in it); the variants alternate over :data:`ROUNDS`
+rounds and the best time of each is kept:
 
 * **full**: the default options, the figure a user gets (the first pass and its retries);
 * **first pass**: the retries switched off;
@@ -66,7 +66,7 @@ VARIANTS = {
     "none": "no Newton steps, no retries (ceiling)",
 }
 #: Rounds of the variants, each in fresh processes; the best time of each variant is kept (a process
-#: sometimes runs a program far more slowly than the next one does).
+#: sometimes runs a program about twice as slowly as the next one does).
 ROUNDS = 3
 #: route: (method, label, point counts (quick, full), repeats, variants)
 ROUTES = {
